@@ -1,0 +1,86 @@
+/**
+ * The one error type of the API. Handlers throw it; the dispatcher turns it into the
+ * ClearML envelope with `result_code` as the HTTP status. Messages say what was wrong
+ * with which field or value; `data` carries the offending values (`error_data`).
+ */
+export class ApiError extends Error {
+  constructor(
+    readonly code: number,
+    readonly subcode: number,
+    message: string,
+    readonly data: Record<string, unknown> = {},
+  ) {
+    super(message);
+    this.name = 'ApiError';
+  }
+}
+
+/** Renders a request value for an error message, cut to a readable length. */
+export function describeValue(value: unknown): string {
+  let text: string;
+  try {
+    text = value === undefined ? 'undefined' : JSON.stringify(value);
+  } catch {
+    text = String(value);
+  }
+
+  return text.length > 200 ? `${text.slice(0, 200)}...` : text;
+}
+
+export const apiErrors = {
+  invalidVersion: (version: string) =>
+    new ApiError(
+      400,
+      2,
+      `Request path has invalid version: '${version}' (expected v<major>.<minor>, for example v2.30)`,
+      { version },
+    ),
+  endpointNotFound: (name: string, version: string) =>
+    new ApiError(404, 0, `Unable to find endpoint for name ${name} and version ${version}`, {
+      endpoint: name,
+      version,
+    }),
+  invalidBody: (reason: string) =>
+    new ApiError(400, 12, `Validation error: request body ${reason}`, {}),
+  bodyTooLarge: (limitBytes: number) =>
+    new ApiError(413, 0, `Request body too large: the limit is ${limitBytes} bytes`, {
+      limit: limitBytes,
+    }),
+  missingFields: (fields: string[]) =>
+    new ApiError(400, 11, `Missing required fields: ${fields.join(', ')}`, { fields }),
+  validation: (field: string, value: unknown, reason: string) =>
+    new ApiError(
+      400,
+      12,
+      `Validation error: invalid value ${describeValue(value)} for field '${field}': ${reason}`,
+      { field, value },
+    ),
+  fieldsValue: (fields: Record<string, unknown>, reason: string) =>
+    new ApiError(400, 16, `Invalid value for fields: ${reason}`, fields),
+  invalidWorkerId: (worker: string) =>
+    new ApiError(
+      400,
+      1001,
+      `Invalid worker id: worker ${describeValue(worker)} is not registered or has expired (register it again)`,
+      { worker },
+    ),
+  workerRegistrationFailed: (worker: string, reason: string, data: Record<string, unknown>) =>
+    new ApiError(400, 1002, `Worker registration failed for ${describeValue(worker)}: ${reason}`, {
+      worker,
+      ...data,
+    }),
+  workerNotRegistered: (worker: string) =>
+    new ApiError(400, 1004, `Worker is not registered: ${describeValue(worker)}`, { worker }),
+  workerStatsNotFound: (workerIds: string[] | undefined) =>
+    new ApiError(
+      400,
+      1005,
+      workerIds?.length
+        ? `Worker stats not found for workers ${describeValue(workerIds)}`
+        : 'Worker stats not found: no worker of this company has reported stats',
+      { worker_ids: workerIds ?? [] },
+    ),
+  databaseUnavailable: () =>
+    new ApiError(503, 102, 'Service unavailable: the database cannot be reached, retry later'),
+  internal: () => new ApiError(500, 0, 'Internal server error (details are in the server log)'),
+};

@@ -1,0 +1,223 @@
+import type { z } from 'zod';
+
+import { apiErrors } from './errors';
+
+/** Maximum request body size in bytes; larger bodies get 413 with the envelope. */
+export const MAX_BODY_BYTES = 1024 * 1024;
+
+/** Reads a request body, raising 413 as soon as it passes `limit` bytes. */
+export async function readBody(
+  body: ReadableStream<Uint8Array> | null,
+  limit = MAX_BODY_BYTES,
+): Promise<string> {
+  if (!body) {
+    return '';
+  }
+
+  const reader = body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) {
+      break;
+    }
+    size += value.byteLength;
+    if (size > limit) {
+      await reader.cancel().catch(() => {});
+      throw apiErrors.bodyTooLarge(limit);
+    }
+    chunks.push(value);
+  }
+
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+/** Parses a JSON body into an object; an empty or blank body means `{}`. */
+export function parseBody(text: string): Record<string, unknown> {
+  if (text.trim() === '') {
+    return {};
+  }
+
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (error) {
+    throw apiErrors.invalidBody(`is not valid JSON (${(error as Error).message})`);
+  }
+  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
+    throw apiErrors.invalidBody('must be a JSON object');
+  }
+
+  return parsed as Record<string, unknown>;
+}
+
+type FieldKind = 'string' | 'number' | 'boolean' | 'json' | 'unknown';
+
+interface FieldType {
+  kind: FieldKind;
+  array: boolean;
+}
+
+type AnySchema = z.core.$ZodType;
+
+/** Strips optional, nullable, default and pipe wrappers from a zod schema. */
+function unwrap(schema: AnySchema): AnySchema {
+  let current = schema;
+  for (;;) {
+    const def = current._zod.def as { type: string; innerType?: AnySchema; in?: AnySchema };
+    if (def.innerType && ['optional', 'nullable', 'default', 'prefault'].includes(def.type)) {
+      current = def.innerType;
+    } else if (def.type === 'pipe' && def.in) {
+      current = def.in;
+    } else {
+      return current;
+    }
+  }
+}
+
+function scalarKind(schema: AnySchema): FieldKind {
+  const type = unwrap(schema)._zod.def.type;
+  if (type === 'string' || type === 'enum') {
+    return 'string';
+  }
+  if (type === 'number' || type === 'int') {
+    return 'number';
+  }
+  if (type === 'boolean') {
+    return 'boolean';
+  }
+  if (type === 'object') {
+    return 'json';
+  }
+
+  return 'unknown';
+}
+
+function fieldType(schema: AnySchema): FieldType {
+  const inner = unwrap(schema);
+  const def = inner._zod.def as { type: string; element?: AnySchema };
+  if (def.type === 'array' && def.element) {
+    return { kind: scalarKind(def.element), array: true };
+  }
+
+  return { kind: scalarKind(inner), array: false };
+}
+
+/**
+ * Converts one query-string value to the field's type. A value that does not convert
+ * is kept as the string, so that validation rejects it and names it.
+ */
+function convertQueryValue(value: string, kind: FieldKind): unknown {
+  if (kind === 'string' || kind === 'unknown') {
+    return value;
+  }
+  if (value === 'null' || value === 'none') {
+    return null;
+  }
+  if (kind === 'number') {
+    const number = Number(value);
+    return value.trim() !== '' && Number.isFinite(number) ? number : value;
+  }
+  if (kind === 'boolean') {
+    if (value === 'true' || value === '1') {
+      return true;
+    }
+    if (value === 'false' || value === '0') {
+      return false;
+    }
+    return value;
+  }
+
+  try {
+    return JSON.parse(value);
+  } catch {
+    return value;
+  }
+}
+
+/**
+ * Merges query-string parameters into the body: repeated parameters make an array, and
+ * values are converted to the field's type (a JSON text for object fields). Query values
+ * replace body values of the same name. Unknown parameters are kept as strings and later
+ * stripped by validation like any unknown field.
+ */
+export function mergeQuery(
+  body: Record<string, unknown>,
+  params: URLSearchParams,
+  schema: z.ZodObject,
+): Record<string, unknown> {
+  const merged = { ...body };
+  const shape = schema.shape as Record<string, AnySchema>;
+
+  for (const name of new Set(params.keys())) {
+    const values = params.getAll(name);
+    const field = shape[name];
+    if (!field) {
+      merged[name] = values.length > 1 ? values : values[0];
+      continue;
+    }
+
+    const type = fieldType(field);
+    if (type.array) {
+      // One JSON array value (`items=[...]`) or repeated parameters (`tags=a&tags=b`).
+      const single = values.length === 1 ? convertQueryValue(values[0], 'json') : undefined;
+      merged[name] = Array.isArray(single)
+        ? single
+        : values.map((value) => convertQueryValue(value, type.kind));
+    } else {
+      merged[name] = convertQueryValue(values[values.length - 1], type.kind);
+    }
+  }
+
+  return merged;
+}
+
+/** Removes object keys whose value is null, at every depth: null means absent. */
+export function stripNulls(value: unknown): unknown {
+  if (Array.isArray(value)) {
+    return value.map(stripNulls);
+  }
+  if (value !== null && typeof value === 'object') {
+    const result: Record<string, unknown> = {};
+    for (const [key, item] of Object.entries(value)) {
+      if (item !== null) {
+        result[key] = stripNulls(item);
+      }
+    }
+    return result;
+  }
+
+  return value;
+}
+
+function formatPath(path: PropertyKey[]): string {
+  return path.map(String).join('.');
+}
+
+/**
+ * Validates a request against its schema. Absent required fields raise 400/11 listing
+ * them all; any other problem raises 400/12 naming the first offending field and value.
+ */
+export function validateRequest<Schema extends z.ZodObject>(
+  schema: Schema,
+  data: Record<string, unknown>,
+): z.infer<Schema> {
+  const result = schema.safeParse(data, { reportInput: true });
+  if (result.success) {
+    return result.data;
+  }
+
+  const issues = result.error.issues;
+  const missing = issues
+    .filter((issue) => issue.code === 'invalid_type' && issue.input === undefined)
+    .map((issue) => formatPath(issue.path));
+  if (missing.length > 0) {
+    throw apiErrors.missingFields(missing);
+  }
+
+  const [first] = issues;
+  const field = formatPath(first.path);
+
+  throw apiErrors.validation(field || 'body', first.input, first.message);
+}

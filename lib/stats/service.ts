@@ -1,0 +1,179 @@
+import { selectActivityBuckets, selectMetricKeys, selectStatsBuckets, type BucketRow } from '@/db/stats';
+import type { CallContext } from '@/lib/api/endpoint';
+import { apiErrors } from '@/lib/api/errors';
+import {
+  MAX_BUCKETS_PER_SERIES,
+  type Aggregation,
+  type GetActivityReportRequest,
+  type GetActivityReportResponse,
+  type GetMetricKeysRequest,
+  type GetMetricKeysResponse,
+  type GetStatsRequest,
+  type GetStatsResponse,
+  type MetricKey,
+  type MetricStats,
+} from '@/lib/schemas/workers';
+
+import { metricCategory } from './samples';
+
+/** Activity intervals below this many seconds are raised to it, as the original server does. */
+export const MIN_ACTIVITY_INTERVAL_SECONDS = 40;
+
+/** A bucket is reported only when at least this share of it lies before to_date. */
+const LAST_BUCKET_MIN_COVERAGE = 0.9;
+
+function checkRange(from: number, to: number, interval: number): void {
+  if (from >= to) {
+    throw apiErrors.fieldsValue({ from_date: from, to_date: to }, `from_date (${from}) must be lower than to_date (${to})`);
+  }
+
+  const buckets = Math.floor(to / interval) - Math.floor(from / interval) + 1;
+  if (buckets > MAX_BUCKETS_PER_SERIES) {
+    throw apiErrors.validation(
+      'interval',
+      interval,
+      `the range from_date..to_date would span ${buckets} buckets, more than the maximum of ${MAX_BUCKETS_PER_SERIES} (use a larger interval)`,
+    );
+  }
+}
+
+/** Returns the categories and metric keys stored for the requested workers, each list sorted. */
+export async function getMetricKeys(context: CallContext, request: GetMetricKeysRequest): Promise<GetMetricKeysResponse> {
+  const metrics = await selectMetricKeys(context.db, { companyId: context.companyId, workerIds: request.worker_ids });
+  if (metrics.length === 0) {
+    throw apiErrors.workerStatsNotFound(request.worker_ids);
+  }
+
+  const byCategory = new Map<string, string[]>();
+  for (const metric of [...metrics].sort()) {
+    const category = metricCategory(metric);
+    byCategory.set(category, [...(byCategory.get(category) ?? []), metric]);
+  }
+
+  return {
+    categories: [...byCategory.keys()].sort().map((name) => ({ name, metric_keys: byCategory.get(name) ?? [] })),
+  };
+}
+
+/** Orders variants as `total` first, then devices by number. */
+function compareVariants(a: string | null, b: string | null): number {
+  if (a === b) {
+    return 0;
+  }
+  if (a === null || a === 'total') {
+    return -1;
+  }
+  if (b === null || b === 'total') {
+    return 1;
+  }
+
+  return Number(a) - Number(b);
+}
+
+/**
+ * Aggregates samples per worker, metric (and variant) into epoch-aligned buckets.
+ * Buckets with no samples are omitted; workers with no samples in range are absent.
+ */
+export async function getStats(context: CallContext, request: GetStatsRequest): Promise<GetStatsResponse> {
+  checkRange(request.from_date, request.to_date, request.interval);
+
+  // Requested aggregations per metric, in request order, without repeats.
+  const aggregations = new Map<MetricKey, Aggregation[]>();
+  for (const item of request.items) {
+    const aggregation = item.aggregation ?? item.category ?? 'avg';
+    const list = aggregations.get(item.key) ?? [];
+    if (!list.includes(aggregation)) {
+      list.push(aggregation);
+    }
+    aggregations.set(item.key, list);
+  }
+
+  const rows = await selectStatsBuckets(context.db, {
+    companyId: context.companyId,
+    workerIds: request.worker_ids,
+    metrics: [...aggregations.keys()],
+    from: new Date(request.from_date * 1000),
+    to: new Date(request.to_date * 1000),
+    interval: request.interval,
+    splitByVariant: request.split_by_variant ?? false,
+  });
+
+  // Rows arrive ordered by worker, metric, variant and bucket.
+  const series = new Map<string, Map<string, BucketRow[]>>();
+  for (const row of rows) {
+    const byMetric = series.get(row.worker) ?? new Map<string, BucketRow[]>();
+    const seriesKey = `${row.metric}\u0000${row.variant ?? ''}`;
+    byMetric.set(seriesKey, [...(byMetric.get(seriesKey) ?? []), row]);
+    series.set(row.worker, byMetric);
+  }
+
+  const metricOrder = [...aggregations.keys()];
+  const workers = [...series.keys()].sort().map((worker) => {
+    const byMetric = series.get(worker) ?? new Map<string, BucketRow[]>();
+    const metrics: MetricStats[] = [...byMetric.values()]
+      .sort(
+        (a, b) =>
+          metricOrder.indexOf(a[0].metric as MetricKey) - metricOrder.indexOf(b[0].metric as MetricKey) ||
+          compareVariants(a[0].variant, b[0].variant),
+      )
+      .map((buckets) => {
+        const { metric, variant } = buckets[0];
+        const dates = buckets.map((bucket) => bucket.bucket);
+        const entry: MetricStats = {
+          metric,
+          dates,
+          stats: (aggregations.get(metric as MetricKey) ?? []).map((aggregation) => ({
+            aggregation,
+            dates,
+            values: buckets.map((bucket) => bucket[aggregation]),
+          })),
+        };
+        if (variant !== null) {
+          entry.variant = variant;
+        }
+        return entry;
+      });
+
+    return { worker, metrics };
+  });
+
+  return { workers };
+}
+
+/**
+ * Counts the workers that reported in each bucket (total) and those running a task
+ * (active). Every bucket from floor(from / interval) to floor(to / interval) appears,
+ * with 0 where nobody reported, except a last bucket less than 90% complete at to_date.
+ */
+export async function getActivityReport(
+  context: CallContext,
+  request: GetActivityReportRequest,
+): Promise<GetActivityReportResponse> {
+  const interval = Math.max(request.interval, MIN_ACTIVITY_INTERVAL_SECONDS);
+  checkRange(request.from_date, request.to_date, interval);
+
+  const rows = await selectActivityBuckets(context.db, {
+    companyId: context.companyId,
+    from: new Date(request.from_date * 1000),
+    to: new Date(request.to_date * 1000),
+    interval,
+  });
+  const byBucket = new Map(rows.map((row) => [row.bucket, row]));
+
+  const first = Math.floor(request.from_date / interval) * interval;
+  let last = Math.floor(request.to_date / interval) * interval;
+  if (last > request.to_date - LAST_BUCKET_MIN_COVERAGE * interval) {
+    last -= interval;
+  }
+
+  const dates: number[] = [];
+  const total: number[] = [];
+  const active: number[] = [];
+  for (let bucket = first; bucket <= last; bucket += interval) {
+    dates.push(bucket);
+    total.push(byBucket.get(bucket)?.total ?? 0);
+    active.push(byBucket.get(bucket)?.active ?? 0);
+  }
+
+  return { total: { dates, counts: total }, active: { dates, counts: active } };
+}

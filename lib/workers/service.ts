@@ -1,0 +1,118 @@
+import { insertReport } from '@/db/stats';
+import { countWorkers, deleteLiveWorker, listWorkers, updateWorkerOnReport, upsertWorker, type WorkerFilter } from '@/db/workers';
+import type { CallContext } from '@/lib/api/endpoint';
+import { apiErrors } from '@/lib/api/errors';
+import type {
+  GetAllRequest,
+  GetAllResponse,
+  GetCountRequest,
+  GetCountResponse,
+  RegisterRequest,
+  StatusReportRequest,
+  UnregisterRequest,
+} from '@/lib/schemas/workers';
+import { machineStatsToRows, reportTime } from '@/lib/stats/samples';
+
+import { toWorkerEntry } from './entries';
+import { globToLike } from './glob';
+
+/** Registration timeout in seconds when register sends none. */
+export const DEFAULT_TIMEOUT_SECONDS = 600;
+
+/** Creates or replaces the caller's worker entry; a timeout that is not positive is 1002. */
+export async function register(context: CallContext, request: RegisterRequest): Promise<Record<string, never>> {
+  const timeoutSeconds = request.timeout ?? DEFAULT_TIMEOUT_SECONDS;
+  if (timeoutSeconds <= 0) {
+    throw apiErrors.workerRegistrationFailed(request.worker, `invalid timeout ${timeoutSeconds}: must be a positive number of seconds`, {
+      timeout: timeoutSeconds,
+    });
+  }
+
+  await upsertWorker(context.db, {
+    companyId: context.companyId,
+    userId: context.userId,
+    workerId: request.worker,
+    ip: context.clientIp,
+    now: context.now,
+    timeoutSeconds,
+    queues: request.queues ?? [],
+    tags: request.tags ?? [],
+    systemTags: request.system_tags ?? [],
+  });
+  context.log.info({ worker: request.worker, timeout_seconds: timeoutSeconds }, 'worker registered');
+
+  return {};
+}
+
+/** Removes the caller's worker entry at once; its stats stay. Unknown worker: 1004. */
+export async function unregister(context: CallContext, request: UnregisterRequest): Promise<Record<string, never>> {
+  const deleted = await deleteLiveWorker(context.db, {
+    companyId: context.companyId,
+    userId: context.userId,
+    workerId: request.worker,
+    now: context.now,
+  });
+  if (!deleted) {
+    throw apiErrors.workerNotRegistered(request.worker);
+  }
+  context.log.info({ worker: request.worker }, 'worker unregistered');
+
+  return {};
+}
+
+/**
+ * Applies a status report: updates the entry and stores the report and its samples in
+ * one transaction, so a rejected report stores nothing and a 200 means it is committed.
+ */
+export async function statusReport(context: CallContext, request: StatusReportRequest): Promise<Record<string, never>> {
+  const time = reportTime(request.timestamp, context.now);
+  const stats = machineStatsToRows(request.machine_stats);
+  const taskId = request.task || null;
+
+  await context.db.transaction(async (transaction) => {
+    const updated = await updateWorkerOnReport(transaction, {
+      companyId: context.companyId,
+      userId: context.userId,
+      workerId: request.worker,
+      ip: context.clientIp,
+      now: context.now,
+      taskId,
+      queueId: request.queue || null,
+      queues: request.queues,
+      tags: request.tags,
+      systemTags: request.system_tags,
+    });
+    if (!updated) {
+      throw apiErrors.invalidWorkerId(request.worker);
+    }
+
+    await insertReport(transaction, { companyId: context.companyId, workerId: request.worker, time, taskId, stats });
+  });
+
+  return {};
+}
+
+function workerFilter(context: CallContext, request: GetAllRequest, defaultLastSeen: number): WorkerFilter {
+  return {
+    companyId: context.companyId,
+    now: context.now,
+    lastSeen: request.last_seen ?? defaultLastSeen,
+    tags: request.tags,
+    systemTags: request.system_tags,
+    likePattern: request.worker_pattern === undefined ? undefined : globToLike(request.worker_pattern),
+  };
+}
+
+/** Lists the live workers of the caller's company, of every user. last_seen defaults to 3600 s. */
+export async function getAll(context: CallContext, request: GetAllRequest): Promise<GetAllResponse> {
+  const rows = await listWorkers(context.db, workerFilter(context, request, 3600));
+
+  return { workers: rows.map(toWorkerEntry) };
+}
+
+/** Counts the workers get_all would list; last_seen defaults to 0 (no filter). */
+export async function getCount(context: CallContext, request: GetCountRequest): Promise<GetCountResponse> {
+  const count = await countWorkers(context.db, workerFilter(context, request, 0));
+
+  return { count };
+}
