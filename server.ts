@@ -7,7 +7,7 @@ import { closeServiceDatabase, getServiceDatabase } from '@/lib/database';
 import { logger } from '@/lib/log';
 
 /**
- * The service's HTTP server: Next.js (dashboard pages and the /api route handler)
+ * Starts the service's HTTP server: Next.js (dashboard pages and the /api route handler)
  * behind a Node server that keeps the GET bodies daemons send and sets the caller's
  * address. Migrations are applied before the port opens.
  *

@@ -85,7 +85,7 @@ export const workerReports = pgTable(
 /**
  * Samples of one metric from one report, stored as one row per (report, metric) rather
  * than one row per sample. A scalar field is stored as a one-element array with
- * `scalar` set (variant `total`); an array field keeps one value per device, whose
+ * `scalar` set (variant `total`). An array field keeps one value per device, and the
  * index is the variant ("0", "1", ...). Values are float4: about seven significant
  * digits, enough for percents, MB and MB/s.
  */

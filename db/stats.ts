@@ -69,8 +69,8 @@ export interface BucketRow {
  * bucket aggregates every variant of the metric together.
  *
  * The average is taken in numeric over each float4's shortest decimal text, so that
- * 12.3 and 12.3 average to 12.3 and not to float4 noise; min and max stay float4, which
- * the drivers parse from the same shortest text.
+ * 12.3 and 12.3 average to 12.3 and not to float4 noise. Min and max stay float4,
+ * because the drivers parse them from the same shortest text.
  */
 export async function selectStatsBuckets(
   db: Executor,

@@ -65,6 +65,9 @@ function resolveEndpoint(path: ParsedPath): { endpoint: Endpoint; actualVersion:
   return { endpoint, actualVersion };
 }
 
+// clearml-agent sends GET with a JSON body; scripts and browsers use POST and GET.
+const ALLOWED_METHODS = new Set(['GET', 'POST', 'PUT']);
+
 function requestId(): string {
   return randomUUID().replaceAll('-', '');
 }
@@ -87,6 +90,10 @@ export async function dispatch(request: ApiRequest, dependencies: ApiDependencie
   let result: { status: number; subcode: number; message: string; errorData: Record<string, unknown>; data: unknown };
 
   try {
+    if (!ALLOWED_METHODS.has(request.method)) {
+      throw apiErrors.methodNotAllowed(request.method);
+    }
+
     const path = parsePath(request.pathname);
     name = path.name;
     requestedVersion = path.requestedVersion;

@@ -3,7 +3,7 @@ import type { z } from 'zod';
 import type { Database } from '@/db/client';
 import type { Logger } from '@/lib/log';
 
-/** What a handler gets besides its validated request. */
+/** Context of one call, passed to its handler beside the validated request. */
 export interface CallContext {
   db: Database;
   /** The caller's company: every query is scoped to it. */

@@ -14,7 +14,7 @@ import { getAll, getCount, register, statusReport, unregister } from '@/lib/work
 import { defineEndpoint, type Endpoint } from './endpoint';
 
 /**
- * Every endpoint the service answers, with the schema versions of the original
+ * Every endpoint the service serves, with the schema versions of the original
  * `workers` service up to 2.30. A version added only fields; all of them are accepted.
  */
 const endpoints: Endpoint[] = [

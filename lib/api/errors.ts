@@ -1,7 +1,7 @@
 /**
  * The one error type of the API. Handlers throw it; the dispatcher turns it into the
- * ClearML envelope with `result_code` as the HTTP status. Messages say what was wrong
- * with which field or value; `data` carries the offending values (`error_data`).
+ * ClearML envelope with `result_code` as the HTTP status. Messages name the invalid
+ * field and value, and `data` carries the offending values (`error_data`).
  */
 export class ApiError extends Error {
   constructor(
@@ -42,6 +42,8 @@ export const apiErrors = {
     }),
   invalidBody: (reason: string) =>
     new ApiError(400, 12, `Validation error: request body ${reason}`, {}),
+  methodNotAllowed: (method: string) =>
+    new ApiError(405, 0, `Method ${method} is not allowed: use GET, POST or PUT`, { method }),
   bodyTooLarge: (limitBytes: number) =>
     new ApiError(413, 0, `Request body too large: the limit is ${limitBytes} bytes`, {
       limit: limitBytes,

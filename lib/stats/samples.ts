@@ -9,7 +9,7 @@ export const MILLISECONDS_THRESHOLD = 1e11;
 export const MAX_FUTURE_SKEW_MS = 24 * 60 * 60 * 1000;
 
 /**
- * Converts a report's `timestamp` to a Date. The schema says seconds, but clearml-agent
+ * Converts a report's `timestamp` to a Date. The schema specifies seconds, but clearml-agent
  * sends milliseconds, so values of 10^11 or more are read as milliseconds. Negative
  * values and values more than a day ahead of `now` are rejected with 400/12.
  */

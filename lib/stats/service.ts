@@ -143,7 +143,7 @@ export async function getStats(context: CallContext, request: GetStatsRequest): 
 /**
  * Counts the workers that reported in each bucket (total) and those running a task
  * (active). Every bucket from floor(from / interval) to floor(to / interval) appears,
- * with 0 where nobody reported, except a last bucket less than 90% complete at to_date.
+ * with 0 where no worker reported, except a last bucket less than 90% complete at to_date.
  */
 export async function getActivityReport(
   context: CallContext,

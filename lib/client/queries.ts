@@ -1,0 +1,142 @@
+'use client';
+
+import { keepPreviousData, useQuery } from '@tanstack/react-query';
+
+import type { MetricKey, WorkerEntry } from '@/lib/schemas/workers';
+
+import {
+  getActivityReport,
+  getAllWorkers,
+  getMetricKeys,
+  getStats,
+  WORKER_STATS_NOT_FOUND,
+  WorkersApiError,
+} from './api';
+import {
+  chooseBucketInterval,
+  MAX_ACTIVITY_POINTS,
+  MAX_CHART_POINTS,
+  MIN_ACTIVITY_INTERVAL,
+  TIME_RANGES,
+  timeWindowEndingAt,
+  type TimeRangeKey,
+} from './time-range';
+
+/** Refresh period of the workers table, in milliseconds. */
+export const WORKERS_REFRESH_MS = 5_000;
+
+/** Refresh period of the metric key list, which grows when a worker reports a new metric. */
+const METRIC_KEYS_REFRESH_MS = 15_000;
+
+/** A chart refreshes once per bucket, but not more often than every 10 s nor less than every 60 s. */
+function chartRefreshMs(intervalSeconds: number): number {
+  return Math.min(60_000, Math.max(10_000, intervalSeconds * 1000));
+}
+
+/**
+ * The live workers, optionally filtered by a glob on the worker id. `last_seen: 0` turns
+ * off the server's one-hour activity filter, so every worker that has not expired is listed.
+ */
+export function useLiveWorkers(workerPattern: string) {
+  return useQuery({
+    queryKey: ['workers.get_all', { workerPattern }],
+    queryFn: ({ signal }) =>
+      getAllWorkers({ last_seen: 0, worker_pattern: workerPattern === '' ? undefined : workerPattern }, signal),
+    refetchInterval: WORKERS_REFRESH_MS,
+    // Keeps the previous rows on screen while a new filter loads, instead of a loading state per keystroke.
+    placeholderData: keepPreviousData,
+  });
+}
+
+/**
+ * The live entries of one worker id, one per user running a daemon with that id (usually
+ * one, none when the worker is not live). The glob cannot escape `*` or `?`, so the
+ * server's matches are narrowed to the exact id here.
+ */
+export function useWorkerEntries(workerId: string) {
+  return useQuery({
+    queryKey: ['workers.get_all', { workerId }],
+    queryFn: ({ signal }) => getAllWorkers({ last_seen: 0, worker_pattern: workerId }, signal),
+    select: (data): WorkerEntry[] => data.workers.filter((worker) => worker.id === workerId),
+    refetchInterval: WORKERS_REFRESH_MS,
+  });
+}
+
+/**
+ * The metric keys one worker has reported, sorted. The server's `worker_stats_not_found`
+ * (400/1005) means the worker has no stats yet, which this hook returns as an empty list.
+ */
+export function useWorkerMetricKeys(workerId: string) {
+  return useQuery({
+    queryKey: ['workers.get_metric_keys', { workerId }],
+    queryFn: async ({ signal }): Promise<string[]> => {
+      try {
+        const { categories } = await getMetricKeys({ worker_ids: [workerId] }, signal);
+
+        return categories.flatMap((category) => category.metric_keys).sort();
+      } catch (error) {
+        if (error instanceof WorkersApiError && error.resultSubcode === WORKER_STATS_NOT_FOUND) return [];
+        throw error;
+      }
+    },
+    refetchInterval: METRIC_KEYS_REFRESH_MS,
+  });
+}
+
+export interface WorkerStatsParams {
+  workerId: string;
+  range: TimeRangeKey;
+  metrics: readonly MetricKey[];
+  splitByVariant: boolean;
+}
+
+/** Average of each metric for one worker over the range ending now, in buckets of `interval` seconds. */
+export function useWorkerStats({ workerId, range, metrics, splitByVariant }: WorkerStatsParams) {
+  const rangeSeconds = TIME_RANGES[range].seconds;
+  const interval = chooseBucketInterval(rangeSeconds, MAX_CHART_POINTS);
+  const sortedMetrics = [...metrics].sort();
+
+  return useQuery({
+    queryKey: ['workers.get_stats', { workerId, range, metrics: sortedMetrics, splitByVariant }],
+    queryFn: async ({ signal }) => {
+      const { fromDate, toDate } = timeWindowEndingAt(Date.now(), rangeSeconds, interval);
+      const response = await getStats(
+        {
+          worker_ids: [workerId],
+          from_date: fromDate,
+          to_date: toDate,
+          interval,
+          items: sortedMetrics.map((key) => ({ key, aggregation: 'avg' as const })),
+          split_by_variant: splitByVariant,
+        },
+        signal,
+      );
+      const worker = response.workers.find((entry) => entry.worker === workerId);
+
+      return { metrics: worker?.metrics ?? [], interval, fromDate, toDate };
+    },
+    enabled: sortedMetrics.length > 0,
+    refetchInterval: chartRefreshMs(interval),
+    // Keeps the charts while another range or split loads, but never shows another worker's data.
+    placeholderData: (previous, previousQuery) =>
+      (previousQuery?.queryKey[1] as { workerId?: string } | undefined)?.workerId === workerId ? previous : undefined,
+  });
+}
+
+/** Total and active worker counts over the range ending now. */
+export function useActivityReport(range: TimeRangeKey) {
+  const rangeSeconds = TIME_RANGES[range].seconds;
+  const interval = chooseBucketInterval(rangeSeconds, MAX_ACTIVITY_POINTS, MIN_ACTIVITY_INTERVAL);
+
+  return useQuery({
+    queryKey: ['workers.get_activity_report', { range }],
+    queryFn: async ({ signal }) => {
+      const { fromDate, toDate } = timeWindowEndingAt(Date.now(), rangeSeconds, interval);
+      const report = await getActivityReport({ from_date: fromDate, to_date: toDate, interval }, signal);
+
+      return { report, interval, fromDate, toDate };
+    },
+    refetchInterval: chartRefreshMs(interval),
+    placeholderData: keepPreviousData,
+  });
+}
