@@ -10,7 +10,7 @@ process.env.FLEET_TEST_RUN_ID ??= `${Date.now().toString(36)}${randomBytes(3).to
 export default defineConfig({
   resolve: { alias: { '@': path.resolve(__dirname) } },
   test: {
-    include: ['tests/**/*.test.ts'],
+    include: ['tests/**/*.test.ts', 'lib/**/*.test.ts', 'agent/**/*.test.ts'],
     environment: 'node',
     globalSetup: ['tests/helpers/global-setup.ts'],
     env: { FLEET_TEST_RUN_ID: process.env.FLEET_TEST_RUN_ID },

@@ -95,7 +95,7 @@ export async function updateWorkerOnReport(
     ip: report.ip,
     lastActivityTime: report.now,
     lastReportTime: report.now,
-    expiresAt: sql`${report.now}::timestamptz + make_interval(secs => ${workers.timeoutSeconds})` as unknown as Date,
+    expiresAt: sql`${report.now.toISOString()}::timestamptz + make_interval(secs => ${workers.timeoutSeconds})` as unknown as Date,
     taskId: report.taskId,
     // The task's project is not known until tasks are kept by the service.
     projectId: null,
@@ -190,7 +190,9 @@ function filterConditions(filter: WorkerFilter): SQL | undefined {
     ...tagConditions(workers.systemTags, filter.systemTags),
   ];
   if (filter.lastSeen) {
-    conditions.push(gte(workers.lastActivityTime, new Date(filter.now.getTime() - filter.lastSeen * 1000)));
+    // A window reaching before the epoch keeps every worker; clamping keeps the Date valid.
+    const cutoff = Math.max(0, filter.now.getTime() - filter.lastSeen * 1000);
+    conditions.push(gte(workers.lastActivityTime, new Date(cutoff)));
   }
   if (filter.likePattern !== undefined) {
     conditions.push(sql`${workers.workerId} LIKE ${filter.likePattern} ESCAPE '\\'`);

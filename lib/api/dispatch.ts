@@ -9,7 +9,7 @@ import { isDatabaseUnavailable } from './database-errors';
 import type { Endpoint } from './endpoint';
 import { ENDPOINTS } from './endpoints';
 import { ApiError, apiErrors } from './errors';
-import { mergeQuery, parseBody, readBody, stripNulls, validateRequest } from './request';
+import { mergeQuery, parseBody, readBody, removeNullFields, validateRequest } from './request';
 import { NEWEST_VERSION, formatVersion, parseVersion, resolveVersion } from './versions';
 
 /** An HTTP request to the API, independent of the server framework. */
@@ -26,6 +26,11 @@ export interface ApiRequest {
 export interface ApiResponse {
   status: number;
   body: { meta: EnvelopeMeta; data: unknown };
+  /**
+   * True when the request body was not read to its end (a body over the limit): the
+   * connection must close, because unread bytes would be taken for the next request.
+   */
+  closeConnection: boolean;
 }
 
 export interface ApiDependencies {
@@ -90,20 +95,19 @@ export async function dispatch(request: ApiRequest, dependencies: ApiDependencie
   let result: { status: number; subcode: number; message: string; errorData: Record<string, unknown>; data: unknown };
 
   try {
-    if (!ALLOWED_METHODS.has(request.method)) {
-      throw apiErrors.methodNotAllowed(request.method);
-    }
-
     const path = parsePath(request.pathname);
     name = path.name;
     requestedVersion = path.requestedVersion;
+    if (!ALLOWED_METHODS.has(request.method)) {
+      throw apiErrors.methodNotAllowed(request.method);
+    }
 
     const resolved = resolveEndpoint(path);
     actualVersion = resolved.actualVersion;
 
     const text = await readBody(request.body);
     const merged = mergeQuery(parseBody(text), request.searchParams, resolved.endpoint.request);
-    const fields = stripNulls(merged) as Record<string, unknown>;
+    const fields = removeNullFields(merged, resolved.endpoint.request);
     if (typeof fields.worker === 'string') {
       worker = fields.worker;
     }
@@ -144,6 +148,7 @@ export async function dispatch(request: ApiRequest, dependencies: ApiDependencie
 
   return {
     status: result.status,
+    closeConnection: result.status === 413,
     body: {
       meta: {
         id,

@@ -73,5 +73,10 @@ export function toApiRequest(request: Request): ApiRequest {
 export async function handleApiRoute(request: Request): Promise<Response> {
   const response = await dispatch(toApiRequest(request), serviceDependencies);
 
-  return Response.json(response.body, { status: response.status, headers: { 'cache-control': 'no-store' } });
+  const headers: Record<string, string> = { 'cache-control': 'no-store' };
+  if (response.closeConnection) {
+    headers.connection = 'close';
+  }
+
+  return Response.json(response.body, { status: response.status, headers });
 }

@@ -173,8 +173,27 @@ export function mergeQuery(
   return merged;
 }
 
-/** Removes object keys whose value is null, at every depth: null means absent. */
-export function stripNulls(value: unknown): unknown {
+/**
+ * Removes the fields whose value is null, because null means the same as an absent
+ * field. A top-level field whose schema accepts null keeps it, for the few fields where
+ * null has a meaning of its own (get_all's `last_seen: null` disables the filter).
+ */
+export function removeNullFields(body: Record<string, unknown>, schema: z.ZodObject): Record<string, unknown> {
+  const shape = schema.shape as Record<string, z.ZodType>;
+  const result: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(body)) {
+    if (value === null && shape[key]?.safeParse(null).success) {
+      result[key] = null;
+    } else if (value !== null) {
+      result[key] = stripNulls(value);
+    }
+  }
+
+  return result;
+}
+
+/** Removes object keys whose value is null, at every depth. */
+function stripNulls(value: unknown): unknown {
   if (Array.isArray(value)) {
     return value.map(stripNulls);
   }

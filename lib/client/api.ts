@@ -20,7 +20,7 @@ import {
   type GetStatsResponse,
 } from '@/lib/schemas/workers';
 
-/** API version the dashboard is written against; the server answers older clients too. */
+/** API version the dashboard calls; the server also serves every older version. */
 export const API_VERSION = '2.30';
 
 /** Subcode of `worker_stats_not_found`, which get_metric_keys returns when no stats exist. */

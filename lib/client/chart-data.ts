@@ -2,7 +2,7 @@ import type { Aggregation, GetActivityReportResponse, MetricStats } from '@/lib/
 
 import { seriesLabel } from './metric-charts';
 
-/** One line of a chart; `key` is the property that holds its values in every row. */
+/** One line of a chart; `key` names the property that contains its values in every row. */
 export interface ChartSeries {
   key: string;
   label: string;
@@ -89,8 +89,11 @@ export const ACTIVITY_SERIES: readonly ChartSeries[] = [
   { key: 'active', label: 'workers running a task' },
 ];
 
-/** Reshapes a get_activity_report response into rows keyed by bucket start. */
-export function buildActivityChartData(report: GetActivityReportResponse): ChartData {
+/**
+ * Reshapes a get_activity_report response into rows keyed by bucket start. A closing row at
+ * the end of the last bucket (`interval` seconds) gives that bucket its width in a step chart.
+ */
+export function buildActivityChartData(report: GetActivityReportResponse, interval: number): ChartData {
   const activeByDate = new Map(report.active.dates.map((date, position) => [date, report.active.counts[position]]));
   const rows: ChartRow[] = report.total.dates.map((date, position) => ({
     time: date * 1000,
@@ -98,5 +101,9 @@ export function buildActivityChartData(report: GetActivityReportResponse): Chart
     active: activeByDate.get(date) ?? 0,
   }));
 
-  return { series: [...ACTIVITY_SERIES], rows, pointCount: rows.length };
+  const lastRow = rows.at(-1);
+  const pointCount = rows.length;
+  if (lastRow) rows.push({ ...lastRow, time: lastRow.time + interval * 1000 });
+
+  return { series: [...ACTIVITY_SERIES], rows, pointCount };
 }

@@ -2,15 +2,12 @@
 
 import { keepPreviousData, useQuery } from '@tanstack/react-query';
 
-import type { MetricKey, WorkerEntry } from '@/lib/schemas/workers';
+import { METRIC_KEYS, type MetricKey, type WorkerEntry } from '@/lib/schemas/workers';
 
 import {
   getActivityReport,
   getAllWorkers,
-  getMetricKeys,
   getStats,
-  WORKER_STATS_NOT_FOUND,
-  WorkersApiError,
 } from './api';
 import {
   chooseBucketInterval,
@@ -26,16 +23,16 @@ import {
 export const WORKERS_REFRESH_MS = 5_000;
 
 /** Refresh period of the metric key list, which grows when a worker reports a new metric. */
-const METRIC_KEYS_REFRESH_MS = 15_000;
+const METRIC_KEYS_REFRESH_MS = 10_000;
 
-/** A chart refreshes once per bucket, but not more often than every 10 s nor less than every 60 s. */
+/** Returns the chart refresh period: one bucket, but at least 10 s and at most 60 s. */
 function chartRefreshMs(intervalSeconds: number): number {
   return Math.min(60_000, Math.max(10_000, intervalSeconds * 1000));
 }
 
 /**
- * The live workers, optionally filtered by a glob on the worker id. `last_seen: 0` turns
- * off the server's one-hour activity filter, so every worker that has not expired is listed.
+ * Fetches the live workers, optionally filtered by a glob on the worker id. `last_seen: 0`
+ * turns off the server's one-hour activity filter, so every worker that has not expired is listed.
  */
 export function useLiveWorkers(workerPattern: string) {
   return useQuery({
@@ -49,9 +46,9 @@ export function useLiveWorkers(workerPattern: string) {
 }
 
 /**
- * The live entries of one worker id, one per user running a daemon with that id (usually
- * one, none when the worker is not live). The glob cannot escape `*` or `?`, so the
- * server's matches are narrowed to the exact id here.
+ * Fetches the live entries of one worker id: one per user running a daemon with that id,
+ * none when the worker is not live. The glob cannot escape `*` or `?`, so the server's
+ * matches are narrowed to the exact id here.
  */
 export function useWorkerEntries(workerId: string) {
   return useQuery({
@@ -62,22 +59,34 @@ export function useWorkerEntries(workerId: string) {
   });
 }
 
+/** How far back the worker page looks for reported metrics: the longest range, 7 days, plus a day. */
+const METRIC_DISCOVERY_SECONDS = 8 * 24 * 60 * 60;
+
 /**
- * The metric keys one worker has reported, sorted. The server's `worker_stats_not_found`
- * (400/1005) means the worker has no stats yet, which this hook returns as an empty list.
+ * Fetches the sorted metric keys one worker has reported in the last eight days.
+ *
+ * It asks get_stats for every known key in one bucket spanning the whole window instead
+ * of calling get_metric_keys, because get_metric_keys answers 400/1005 for a worker
+ * without stats and the browser logs every 400 as a console error.
  */
 export function useWorkerMetricKeys(workerId: string) {
   return useQuery({
-    queryKey: ['workers.get_metric_keys', { workerId }],
+    queryKey: ['workers.get_stats', 'metric-keys', { workerId }],
     queryFn: async ({ signal }): Promise<string[]> => {
-      try {
-        const { categories } = await getMetricKeys({ worker_ids: [workerId] }, signal);
+      const toDate = Math.ceil(Date.now() / 1000);
+      const response = await getStats(
+        {
+          worker_ids: [workerId],
+          from_date: toDate - METRIC_DISCOVERY_SECONDS,
+          to_date: toDate,
+          interval: METRIC_DISCOVERY_SECONDS,
+          items: METRIC_KEYS.map((key) => ({ key, aggregation: 'max' as const })),
+        },
+        signal,
+      );
+      const worker = response.workers.find((entry) => entry.worker === workerId);
 
-        return categories.flatMap((category) => category.metric_keys).sort();
-      } catch (error) {
-        if (error instanceof WorkersApiError && error.resultSubcode === WORKER_STATS_NOT_FOUND) return [];
-        throw error;
-      }
+      return [...new Set(worker?.metrics.map((metric) => metric.metric) ?? [])].sort();
     },
     refetchInterval: METRIC_KEYS_REFRESH_MS,
   });
@@ -90,7 +99,7 @@ export interface WorkerStatsParams {
   splitByVariant: boolean;
 }
 
-/** Average of each metric for one worker over the range ending now, in buckets of `interval` seconds. */
+/** Fetches the average of each metric for one worker over the range ending now, per bucket. */
 export function useWorkerStats({ workerId, range, metrics, splitByVariant }: WorkerStatsParams) {
   const rangeSeconds = TIME_RANGES[range].seconds;
   const interval = chooseBucketInterval(rangeSeconds, MAX_CHART_POINTS);
@@ -123,7 +132,7 @@ export function useWorkerStats({ workerId, range, metrics, splitByVariant }: Wor
   });
 }
 
-/** Total and active worker counts over the range ending now. */
+/** Fetches the total and active worker counts over the range ending now. */
 export function useActivityReport(range: TimeRangeKey) {
   const rangeSeconds = TIME_RANGES[range].seconds;
   const interval = chooseBucketInterval(rangeSeconds, MAX_ACTIVITY_POINTS, MIN_ACTIVITY_INTERVAL);

@@ -47,7 +47,7 @@ export const MAX_CHART_POINTS = 300;
 
 /**
  * Activity buckets are at least 60 s wide, so a worker reporting once a minute counts in
- * every bucket; the server raises anything below 40 s to 40 s anyway.
+ * every bucket. The server raises anything below 40 s to 40 s anyway.
  */
 export const MIN_ACTIVITY_INTERVAL = 60;
 
@@ -55,9 +55,9 @@ export const MIN_ACTIVITY_INTERVAL = 60;
 export const MAX_ACTIVITY_POINTS = 120;
 
 /**
- * A window of `rangeSeconds` ending at `nowMs`, in whole seconds since the epoch. The
- * start is moved back to a bucket boundary of `interval` seconds so the first bucket is
- * complete: the server counts only samples at or after from_date.
+ * Computes the window of `rangeSeconds` ending at `nowMs`, in whole seconds since the
+ * epoch. The start moves back to a bucket boundary of `interval` seconds so the first
+ * bucket is complete, because the server counts only samples at or after from_date.
  */
 export function timeWindowEndingAt(
   nowMs: number,

@@ -1,7 +1,7 @@
 /**
  * Sets or removes query parameters of the current URL without a server round trip.
- * Next.js routes native history calls through its router, so useSearchParams sees the
- * change. A null or empty value removes the parameter. `push` adds a history entry
+ * Next.js routes native history calls through its router, so useSearchParams returns the
+ * new values. A null or empty value removes the parameter. `push` adds a history entry
  * (the back button restores the previous view); `replace` does not (for typing).
  */
 export function updateSearchParams(updates: Record<string, string | null>, mode: 'push' | 'replace'): void {

@@ -2,7 +2,7 @@
 
 import { useEffect, useState } from 'react';
 
-/** The current time in milliseconds, re-rendering the caller every `periodMs`. */
+/** Returns the current time in milliseconds and re-renders the caller every `periodMs`. */
 export function useNow(periodMs = 1_000): number {
   const [now, setNow] = useState(() => Date.now());
 

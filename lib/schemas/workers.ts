@@ -13,6 +13,15 @@ import { z } from 'zod';
 /** Maximum length of a worker id, in characters. */
 export const WORKER_ID_MAX_LENGTH = 255;
 
+/** Maximum registration timeout in seconds: the int4 maximum, about 68 years. */
+export const MAX_TIMEOUT_SECONDS = 2_147_483_647;
+
+/** Latest from_date or to_date accepted, in seconds: 9999-12-31T23:59:59Z. */
+export const MAX_DATE_SECONDS = 253_402_300_799;
+
+/** Largest magnitude a sample value may have: samples are stored as float4. */
+export const FLOAT4_MAX = 3.4028234663852886e38;
+
 /** Maximum number of buckets one get_stats or get_activity_report series may span. */
 export const MAX_BUCKETS_PER_SERIES = 100_000;
 
@@ -56,8 +65,13 @@ const idListSchema = z.array(z.string());
 /** Seconds (or, from clearml-agent, milliseconds) since the epoch; range checks happen in the handler. */
 const finiteNumber = z.number().refine(Number.isFinite, 'must be a finite number');
 
+const sampleValue = finiteNumber.refine(
+  (value) => Math.abs(value) <= FLOAT4_MAX,
+  `must be within the float4 range of +-${FLOAT4_MAX}`,
+);
+
 /** A metric value: one number (variant `total`) or one per device (variants "0", "1", ...). */
-const metricValueSchema = z.union([finiteNumber, z.array(finiteNumber)]);
+const metricValueSchema = z.union([sampleValue, z.array(sampleValue)]);
 
 export const machineStatsSchema = z.object(
   Object.fromEntries(METRIC_KEYS.map((key) => [key, metricValueSchema.optional()])) as Record<
@@ -76,7 +90,8 @@ const workerFilterFields = {
 };
 
 export const getAllRequestSchema = z.object({
-  last_seen: z.int().min(0).optional(),
+  // null disables the filter like 0, unlike an absent field, which takes the default.
+  last_seen: z.int().min(0).nullable().optional(),
   ...workerFilterFields,
 });
 export type GetAllRequest = z.infer<typeof getAllRequestSchema>;
@@ -87,7 +102,8 @@ export type GetCountRequest = z.infer<typeof getCountRequestSchema>;
 export const registerRequestSchema = z.object({
   worker: workerIdSchema,
   // Sign and zero are checked by the handler: a timeout that is not positive is 1002, not 12.
-  timeout: z.int().optional(),
+  // The maximum is the int4 column's, about 68 years.
+  timeout: z.int().max(MAX_TIMEOUT_SECONDS, `must be at most ${MAX_TIMEOUT_SECONDS} seconds`).optional(),
   queues: idListSchema.optional(),
   tags: tagListSchema.optional(),
   system_tags: tagListSchema.optional(),
@@ -116,9 +132,13 @@ export const getMetricKeysRequestSchema = z.object({
 });
 export type GetMetricKeysRequest = z.infer<typeof getMetricKeysRequestSchema>;
 
+const dateSeconds = finiteNumber.pipe(
+  z.number().min(0).max(MAX_DATE_SECONDS, `must be at most ${MAX_DATE_SECONDS} (9999-12-31T23:59:59Z) seconds`),
+);
+
 const statsRangeFields = {
-  from_date: finiteNumber.pipe(z.number().min(0)),
-  to_date: finiteNumber.pipe(z.number().min(0)),
+  from_date: dateSeconds,
+  to_date: dateSeconds,
   interval: z.int().min(1),
 };
 

@@ -47,13 +47,21 @@ export function machineStatsToRows(stats: MachineStats | undefined): StatsRow[] 
       continue;
     }
     if (typeof value === 'number') {
-      rows.push({ metric, scalar: true, values: [value] });
+      rows.push({ metric, scalar: true, values: [toFloat4Range(value)] });
     } else if (value.length > 0) {
-      rows.push({ metric, scalar: false, values: value });
+      rows.push({ metric, scalar: false, values: value.map(toFloat4Range) });
     }
   }
 
   return rows;
+}
+
+/**
+ * Flushes a value too small for float4 to 0, which is what float4 rounding makes of it:
+ * PostgreSQL rejects such a value instead of rounding it.
+ */
+function toFloat4Range(value: number): number {
+  return Math.fround(value) === 0 ? 0 : value;
 }
 
 /** The category of a metric key: the part before the first `_` (cpu, gpu, memory, ...). */

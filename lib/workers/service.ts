@@ -96,10 +96,11 @@ function workerFilter(context: CallContext, request: GetAllRequest, defaultLastS
   return {
     companyId: context.companyId,
     now: context.now,
-    lastSeen: request.last_seen ?? defaultLastSeen,
+    lastSeen: request.last_seen === null ? 0 : (request.last_seen ?? defaultLastSeen),
     tags: request.tags,
     systemTags: request.system_tags,
-    likePattern: request.worker_pattern === undefined ? undefined : globToLike(request.worker_pattern),
+    // An empty pattern filters nothing, as in the original server.
+    likePattern: request.worker_pattern ? globToLike(request.worker_pattern) : undefined,
   };
 }
 

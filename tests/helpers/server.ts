@@ -59,7 +59,10 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
       dependencies,
     ).then(
       (result) => {
-        response.writeHead(result.status, { 'content-type': 'application/json' });
+        response.writeHead(result.status, {
+          'content-type': 'application/json',
+          ...(result.closeConnection ? { connection: 'close' } : {}),
+        });
         response.end(JSON.stringify(result.body));
       },
       (error: unknown) => {

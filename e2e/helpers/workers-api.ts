@@ -1,0 +1,82 @@
+import type { z } from 'zod';
+
+import { envelopeSchema } from '../../lib/schemas/envelope';
+import {
+  emptyResponseSchema,
+  getAllResponseSchema,
+  getMetricKeysResponseSchema,
+  type MachineStats,
+} from '../../lib/schemas/workers';
+
+/**
+ * Calls `workers.<action>` on the service under test and returns the envelope's data.
+ * Throws with the envelope's result code and message when the call does not return 200.
+ */
+export async function callWorkers<T extends z.ZodType>(
+  baseURL: string,
+  action: string,
+  body: unknown,
+  dataSchema: T,
+): Promise<z.output<T>> {
+  const response = await fetch(`${baseURL}/api/v2.30/workers.${action}`, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify(body),
+  });
+  const payload: unknown = await response.json();
+  if (response.status !== 200) {
+    throw new Error(`workers.${action} returned HTTP ${response.status}: ${JSON.stringify(payload)}`);
+  }
+
+  return (envelopeSchema(dataSchema).parse(payload) as { data: z.output<T> }).data;
+}
+
+/** Ids of the live workers, sorted. */
+export async function listLiveWorkerIds(baseURL: string): Promise<string[]> {
+  const { workers } = await callWorkers(baseURL, 'get_all', { last_seen: 0 }, getAllResponseSchema);
+
+  return workers.map((worker) => worker.id).sort();
+}
+
+/** Metric keys a worker has reported; empty when the server has none (400/1005). */
+export async function listMetricKeys(baseURL: string, workerId: string): Promise<string[]> {
+  try {
+    const { categories } = await callWorkers(
+      baseURL,
+      'get_metric_keys',
+      { worker_ids: [workerId] },
+      getMetricKeysResponseSchema,
+    );
+
+    return categories.flatMap((category) => category.metric_keys).sort();
+  } catch (error) {
+    if (error instanceof Error && error.message.includes('HTTP 400')) return [];
+    throw error;
+  }
+}
+
+/** Registers a worker and sends one status report with `machineStats` at the current time. */
+export async function seedWorker(
+  baseURL: string,
+  workerId: string,
+  machineStats: MachineStats,
+  extra: { tags?: string[]; task?: string; queue?: string } = {},
+): Promise<void> {
+  await callWorkers(
+    baseURL,
+    'register',
+    { worker: workerId, timeout: 3_600, tags: extra.tags, queues: extra.queue ? [extra.queue] : undefined },
+    emptyResponseSchema,
+  );
+  await callWorkers(
+    baseURL,
+    'status_report',
+    { worker: workerId, timestamp: Date.now(), machine_stats: machineStats, task: extra.task, queue: extra.queue },
+    emptyResponseSchema,
+  );
+}
+
+/** Removes a worker entry; its stats stay. */
+export async function unregisterWorker(baseURL: string, workerId: string): Promise<void> {
+  await callWorkers(baseURL, 'unregister', { worker: workerId }, emptyResponseSchema);
+}

@@ -1,0 +1,150 @@
+import { sql } from 'drizzle-orm';
+import { afterAll, beforeAll, beforeEach, expect } from 'vitest';
+
+import type { Database } from '@/db/client';
+import { DEFAULT_COMPANY, DEFAULT_USER } from '@/lib/identity';
+
+import { callApi, TestClock, type ApiCallResult, type CallOptions } from '../helpers/api';
+import type { TestTarget } from '../helpers/database';
+import { startTestServer, type TestServer } from '../helpers/server';
+
+/** The fixed clock reading every test starts from. */
+export const START = '2026-01-01T00:00:00.000Z';
+
+/** START in seconds since the epoch. It is a multiple of 86400, so buckets of 60, 100 or 3600 s start on it. */
+export const T = Date.parse(START) / 1000;
+
+/** A registration timeout (seconds) long enough that no test outlives it unless it means to. */
+export const LONG_TIMEOUT = 1_000_000;
+
+export const COMPANY = DEFAULT_COMPANY;
+export const USER = DEFAULT_USER;
+
+/** ISO 8601 text of `T + seconds`, as the API writes times. */
+export function isoAt(seconds: number): string {
+  return new Date((T + seconds) * 1000).toISOString();
+}
+
+/** The worker key the API returns for a worker of the default company and user. */
+export function keyOf(workerId: string, userId: string = USER.id, companyId: string = COMPANY.id): string {
+  return `worker_${companyId}_${userId}_${workerId}`;
+}
+
+export interface ApiFixture {
+  readonly url: string;
+  readonly server: TestServer;
+  readonly db: Database;
+  readonly clock: TestClock;
+  call(endpoint: string, body?: unknown, options?: CallOptions): Promise<ApiCallResult>;
+}
+
+/**
+ * Starts one test server for the enclosing describe block and gives each test an empty
+ * worker store and the clock at START. Companies and users other than the default
+ * identity are removed between tests, so tests that seed them start clean too.
+ */
+export function useApiServer(target: TestTarget, options: { trustProxy?: boolean } = {}): ApiFixture {
+  const clock = new TestClock(START);
+  let server: TestServer | undefined;
+
+  const running = (): TestServer => {
+    if (!server) {
+      throw new Error('the test server is not running: useApiServer must be called inside a describe block');
+    }
+    return server;
+  };
+
+  beforeAll(async () => {
+    server = await startTestServer({ target, now: clock.now, trustProxy: options.trustProxy ?? false });
+  });
+
+  afterAll(async () => {
+    await server?.close();
+  });
+
+  beforeEach(async () => {
+    clock.set(START);
+
+    const db = running().database.db;
+    await db.execute(sql`TRUNCATE workers, worker_reports, worker_stats`);
+    await db.execute(sql`DELETE FROM users WHERE company_id <> ${COMPANY.id} OR id <> ${USER.id}`);
+    await db.execute(sql`DELETE FROM companies WHERE id <> ${COMPANY.id}`);
+  });
+
+  return {
+    get url() {
+      return running().url;
+    },
+    get server() {
+      return running();
+    },
+    get db() {
+      return running().database.db;
+    },
+    clock,
+    call: (endpoint, body, callOptions) => callApi(running().url, endpoint, body, callOptions),
+  };
+}
+
+/** Fails with the envelope's message unless the call returned 200. */
+export function expectOk(result: ApiCallResult): void {
+  expect(
+    { status: result.status, code: result.meta.result_code, subcode: result.meta.result_subcode },
+    `${result.meta.endpoint.name} returned ${result.status}: ${result.meta.result_msg}`,
+  ).toEqual({ status: 200, code: 200, subcode: 0 });
+}
+
+/** Registers a worker with a long timeout unless `fields` sets one, and checks the 200. */
+export async function registerWorker(api: ApiFixture, worker: string, fields: Record<string, unknown> = {}): Promise<void> {
+  expectOk(await api.call('workers.register', { worker, timeout: LONG_TIMEOUT, ...fields }));
+}
+
+/** Sends a status report timestamped now (seconds) unless `fields` sets the timestamp, and checks the 200. */
+export async function reportStatus(api: ApiFixture, worker: string, fields: Record<string, unknown> = {}): Promise<void> {
+  expectOk(await api.call('workers.status_report', { worker, timestamp: api.clock.seconds(), ...fields }));
+}
+
+/** The ids get_all returns for `body`, sorted, after checking the 200. */
+export async function listedIds(api: ApiFixture, body: Record<string, unknown> = {}): Promise<string[]> {
+  const result = await api.call('workers.get_all', body);
+  expectOk(result);
+
+  return (result.data.workers as { id: string }[]).map((worker) => worker.id).sort();
+}
+
+/** The count get_count returns for `body`, after checking the 200. */
+export async function countedWorkers(api: ApiFixture, body: Record<string, unknown> = {}): Promise<number> {
+  const result = await api.call('workers.get_count', body);
+  expectOk(result);
+
+  return result.data.count as number;
+}
+
+/** Builds the expected envelope of an error response. */
+export function errorEnvelope(
+  endpoint: string,
+  code: number,
+  subcode: number,
+  message: string | ReturnType<typeof expect.stringMatching>,
+  errorData: Record<string, unknown>,
+  versions: { requested?: string; actual?: string | null } = {},
+) {
+  return {
+    meta: {
+      id: expect.stringMatching(/^[0-9a-f]{32}$/),
+      trx: expect.stringMatching(/^[0-9a-f]{32}$/),
+      endpoint: { name: endpoint, requested_version: versions.requested ?? '2.30', actual_version: versions.actual === undefined ? expect.any(String) : versions.actual },
+      result_code: code,
+      result_subcode: subcode,
+      result_msg: message,
+      error_stack: null,
+      error_data: errorData,
+    },
+    data: {},
+  };
+}
+
+/** Returns the parsed body of a call, for comparison with errorEnvelope. */
+export function bodyOf(result: ApiCallResult): { meta: unknown; data: unknown } {
+  return { meta: result.meta, data: result.data };
+}
