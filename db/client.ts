@@ -68,7 +68,8 @@ export function databaseOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): Da
     return { kind: 'postgres', url: env.DATABASE_URL };
   }
 
-  return { kind: 'pglite', dataDir: path.resolve(env.WORKERS_DATA_DIR ?? 'data') };
+  // The folder is known only at run time, so the bundler must not trace it.
+  return { kind: 'pglite', dataDir: path.resolve(/* turbopackIgnore: true */ env.WORKERS_DATA_DIR ?? 'data') };
 }
 
 /**
