@@ -5,6 +5,7 @@ import next from 'next';
 import { prepareApiRequest } from '@/lib/api/http';
 import { closeServiceDatabase, getServiceDatabase } from '@/lib/database';
 import { logger } from '@/lib/log';
+import { jobSettingsFromEnv, startBackgroundJobs, type BackgroundJobs } from '@/lib/stats/jobs';
 
 /**
  * Starts the service's HTTP server: Next.js (dashboard pages and the /api route handler)
@@ -13,13 +14,15 @@ import { logger } from '@/lib/log';
  *
  * Environment: PORT (default 3000), HOST (default 0.0.0.0), DATABASE_URL (PostgreSQL;
  * unset: embedded PGlite in WORKERS_DATA_DIR, default ./data), WORKERS_TRUST_PROXY=1 to
- * take the caller's address from X-Forwarded-For, LOG_LEVEL (default info).
+ * take the caller's address from X-Forwarded-For, LOG_LEVEL (default info), and the
+ * rollup and retention settings of lib/stats/jobs.ts.
  */
 async function main(): Promise<void> {
   const dev = process.argv.includes('--dev');
   const port = Number(process.env.PORT ?? 3000);
   const host = process.env.HOST ?? '0.0.0.0';
   const trustProxy = process.env.WORKERS_TRUST_PROXY === '1' || process.env.WORKERS_TRUST_PROXY === 'true';
+  const jobSettings = jobSettingsFromEnv();
 
   logger.info({ port, host, dev, trust_proxy: trustProxy }, 'service starting');
 
@@ -55,10 +58,13 @@ async function main(): Promise<void> {
   });
   logger.info({ port, host, url: `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${port}/` }, 'service listening');
 
-  handleShutdown(server);
+  const jobs = startBackgroundJobs(database.db, logger, jobSettings);
+  logger.info({ ...jobSettings }, 'background jobs started');
+
+  handleShutdown(server, jobs);
 }
 
-function handleShutdown(server: Server): void {
+function handleShutdown(server: Server, jobs: BackgroundJobs): void {
   let stopping = false;
 
   const stop = async (signal: string) => {
@@ -77,6 +83,7 @@ function handleShutdown(server: Server): void {
 
     server.closeIdleConnections();
     await new Promise<void>((resolve) => server.close(() => resolve()));
+    await jobs.stop();
     await closeServiceDatabase();
     logger.info({ signal }, 'service stopped');
     process.exit(0);

@@ -23,6 +23,9 @@ export type DatabaseOptions =
   | { kind: 'postgres'; url: string; maxConnections?: number }
   | { kind: 'pglite'; dataDir?: string };
 
+// Key of the PostgreSQL advisory lock held while migrations run.
+const MIGRATION_LOCK_KEY = 7_261_000;
+
 /** Folder of the drizzle-kit migrations; both drivers apply the same files. */
 export const MIGRATIONS_FOLDER = path.join(process.cwd(), 'db', 'migrations');
 
@@ -43,7 +46,19 @@ export async function openDatabase(options: DatabaseOptions): Promise<DatabaseHa
       connection: { application_name: 'fleet-workers' },
     });
     const db = drizzle(client, { schema }) as unknown as Database;
-    await migrate(drizzle(client), { migrationsFolder: MIGRATIONS_FOLDER });
+
+    // Instances starting together would apply the same migration at once, so migrations
+    // run on one connection holding an advisory lock; closing it releases the lock.
+    const migrator = postgres(options.url, { max: 1, onnotice: () => {} });
+    try {
+      await migrator`SELECT pg_advisory_lock(${MIGRATION_LOCK_KEY})`;
+      await migrate(drizzle(migrator), { migrationsFolder: MIGRATIONS_FOLDER });
+    } catch (error) {
+      await client.end({ timeout: 5 });
+      throw error;
+    } finally {
+      await migrator.end({ timeout: 5 });
+    }
 
     return { db, kind: 'postgres', close: () => client.end({ timeout: 5 }) };
   }

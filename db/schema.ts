@@ -1,11 +1,14 @@
 import { sql } from 'drizzle-orm';
 import {
-  boolean,
+  bigint,
+  customType,
   index,
   integer,
+  numeric,
   pgTable,
   primaryKey,
   real,
+  smallint,
   text,
   timestamp,
 } from 'drizzle-orm/pg-core';
@@ -66,46 +69,99 @@ export const workers = pgTable(
   ],
 );
 
+const xid8 = customType<{ data: string }>({ dataType: () => 'xid8' });
+
 /**
- * One row per accepted status_report, with or without machine_stats: the activity
- * report counts distinct workers per bucket from these rows.
+ * One row per accepted status_report, with or without machine_stats, partitioned by day
+ * on `time` (the report's own timestamp) so that retention drops whole partitions.
+ *
+ * The samples are stored compactly: `values` holds every sample of the report and
+ * `layout_id` names the layout that says which metric and variant each position is.
+ * `xid` is the inserting transaction, which the incremental rollup refresh uses to find
+ * the reports it has not aggregated yet.
  */
-export const workerReports = pgTable(
-  'worker_reports',
+export const reports = pgTable(
+  'reports',
   {
     companyId: text('company_id').notNull(),
     workerId: text('worker_id').notNull(),
-    /** The report's own timestamp (not the time it arrived). */
     time: timestamptz('time').notNull(),
     taskId: text('task_id'),
+    layoutId: bigint('layout_id', { mode: 'number' }).notNull(),
+    values: real('values').array().notNull(),
+    xid: xid8('xid').notNull().default(sql`pg_current_xact_id()`),
   },
-  (table) => [index('worker_reports_company_time_idx').on(table.companyId, table.time)],
+  (table) => [
+    index('reports_company_worker_time_idx').on(table.companyId, table.workerId, table.time),
+    index('reports_xid_idx').on(table.xid),
+  ],
 );
 
 /**
- * Samples of one metric from one report, stored as one row per (report, metric) rather
- * than one row per sample. A scalar field is stored as a one-element array with
- * `scalar` set (variant `total`). An array field keeps one value per device, and the
- * index is the variant ("0", "1", ...). Values are float4: about seven significant
- * digits, enough for percents, MB and MB/s.
+ * Sample layouts: `series[i]` encodes the metric and variant of position i of a report's
+ * values as metric index * 2048 + variant slot (0 for a scalar, device index + 1 for an
+ * array). The id is a hash of the series, so every instance computes the same id.
  */
-export const workerStats = pgTable(
-  'worker_stats',
+export const layouts = pgTable(
+  'layouts',
+  {
+    companyId: text('company_id').notNull(),
+    id: bigint('id', { mode: 'number' }).notNull(),
+    series: smallint('series').array().notNull(),
+  },
+  (table) => [primaryKey({ columns: [table.companyId, table.id] })],
+);
+
+/** The layouts each worker has reported with: the source of get_metric_keys. */
+export const workerLayouts = pgTable(
+  'worker_layouts',
   {
     companyId: text('company_id').notNull(),
     workerId: text('worker_id').notNull(),
-    time: timestamptz('time').notNull(),
-    metric: text('metric').notNull(),
-    scalar: boolean('scalar').notNull(),
-    values: real('values').array().notNull(),
+    layoutId: bigint('layout_id', { mode: 'number' }).notNull(),
   },
-  (table) => [
-    index('worker_stats_company_worker_metric_time_idx').on(
-      table.companyId,
-      table.workerId,
-      table.metric,
-      table.time,
-    ),
-    index('worker_stats_company_time_idx').on(table.companyId, table.time),
-  ],
+  (table) => [primaryKey({ columns: [table.companyId, table.workerId, table.layoutId] })],
 );
+
+/**
+ * Materialised rollups of reports per worker, layout and bucket: the number of reports
+ * (and of reports naming a task), and per position of the layout the min, max and sum of
+ * the samples. Sums are numeric over each float4's shortest decimal text, so that
+ * averages from rollups equal averages from raw samples exactly.
+ */
+function rollupTable(name: string) {
+  return pgTable(
+    name,
+    {
+      companyId: text('company_id').notNull(),
+      workerId: text('worker_id').notNull(),
+      layoutId: bigint('layout_id', { mode: 'number' }).notNull(),
+      bucket: timestamptz('bucket').notNull(),
+      reports: integer('reports').notNull(),
+      taskReports: integer('task_reports').notNull(),
+      mins: real('mins').array().notNull(),
+      maxs: real('maxs').array().notNull(),
+      sums: numeric('sums').array().notNull(),
+    },
+    (table) => [
+      primaryKey({ columns: [table.companyId, table.workerId, table.layoutId, table.bucket] }),
+      index(`${name}_company_bucket_idx`).on(table.companyId, table.bucket),
+    ],
+  );
+}
+
+/** Rollups per minute, partitioned by day on `bucket`. */
+export const rollupsMinute = rollupTable('rollups_minute');
+
+/** Rollups per hour, partitioned by month on `bucket`. */
+export const rollupsHour = rollupTable('rollups_hour');
+
+/**
+ * Progress of the incremental refresh: every report whose transaction id is below
+ * `watermark` is in the rollups, and reports at or above it are read raw.
+ */
+export const rollupState = pgTable('rollup_state', {
+  name: text('name').primaryKey(),
+  watermark: xid8('watermark').notNull(),
+  refreshedAt: timestamptz('refreshed_at'),
+});

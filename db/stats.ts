@@ -1,61 +1,36 @@
 import { sql, type SQL } from 'drizzle-orm';
 
-import { queryRows, type Executor } from './client';
-import { workerReports, workerStats } from './schema';
+import { SERIES_STRIDE } from '@/lib/stats/layout';
+import type { Segment } from '@/lib/stats/plan';
 
-export interface StatsRow {
-  metric: string;
-  scalar: boolean;
-  values: number[];
-}
+import { queryRows, type Database, type Executor } from './client';
 
-/** Stores one accepted report and its samples; call inside the report's transaction. */
-export async function insertReport(
-  db: Executor,
-  report: { companyId: string; workerId: string; time: Date; taskId: string | null; stats: StatsRow[] },
-): Promise<void> {
-  await db.insert(workerReports).values({
-    companyId: report.companyId,
-    workerId: report.workerId,
-    time: report.time,
-    taskId: report.taskId,
-  });
-
-  if (report.stats.length > 0) {
-    await db.insert(workerStats).values(
-      report.stats.map((row) => ({
-        companyId: report.companyId,
-        workerId: report.workerId,
-        time: report.time,
-        metric: row.metric,
-        scalar: row.scalar,
-        values: row.values,
-      })),
-    );
-  }
-}
-
-/** Returns the distinct metric keys stored for the given workers (all when none are given). */
-export async function selectMetricKeys(
+/** Returns the distinct metric indexes (into METRIC_KEYS) the given workers reported (all when none given). */
+export async function selectMetricIndexes(
   db: Executor,
   params: { companyId: string; workerIds?: string[] },
-): Promise<string[]> {
+): Promise<number[]> {
   const workerCondition = params.workerIds?.length
-    ? sql`AND worker_id = ANY(${textArray(params.workerIds)})`
+    ? sql`AND wl.worker_id = ANY(${textArray(params.workerIds)})`
     : sql``;
-  const rows = await queryRows<{ metric: string }>(
+  const rows = await queryRows<{ metric: number | string }>(
     db,
-    sql`SELECT DISTINCT metric FROM worker_stats WHERE company_id = ${params.companyId} ${workerCondition}`,
+    sql`SELECT DISTINCT code / ${SERIES_STRIDE} AS metric
+        FROM worker_layouts wl
+        JOIN layouts l ON l.company_id = wl.company_id AND l.id = wl.layout_id
+        CROSS JOIN LATERAL unnest(l.series) AS code
+        WHERE wl.company_id = ${params.companyId} ${workerCondition}`,
   );
 
-  return rows.map((row) => row.metric);
+  return rows.map((row) => Number(row.metric));
 }
 
 export interface BucketRow {
   worker: string;
-  metric: string;
-  /** `total` for a scalar field or "0", "1", ... per device; null unless split by variant. */
-  variant: string | null;
+  /** Index into METRIC_KEYS. */
+  metric: number;
+  /** The series code (metric and variant) when split by variant, else null. */
+  series: number | null;
   /** Bucket start, seconds since the epoch. */
   bucket: number;
   avg: number;
@@ -63,73 +38,137 @@ export interface BucketRow {
   max: number;
 }
 
+export interface StatsQuery {
+  companyId: string;
+  workerIds?: string[];
+  metricIndexes: number[];
+  interval: number;
+  splitByVariant: boolean;
+  segments: Segment[];
+}
+
+/** The epoch-aligned start of the `interval` bucket holding a timestamp column, in seconds. */
+function bucketStart(column: SQL, interval: number): SQL {
+  const seconds = sql.raw(String(Math.trunc(interval)));
+
+  return sql`(floor(extract(epoch FROM ${column}) / ${seconds}) * ${seconds})::float8`;
+}
+
+function timeRange(column: SQL, segment: Segment): SQL {
+  const upper = segment.toInclusive ? sql`<=` : sql`<`;
+
+  return sql`(${column} >= ${new Date(segment.from * 1000).toISOString()}::timestamptz AND ${column} ${upper} ${new Date(segment.to * 1000).toISOString()}::timestamptz)`;
+}
+
+function anyOf(conditions: SQL[]): SQL {
+  return conditions.length === 0 ? sql`false` : sql`(${sql.join(conditions, sql` OR `)})`;
+}
+
 /**
- * Aggregates raw samples into epoch-aligned buckets of `interval` seconds (start =
- * floor(t / interval) * interval), over from <= t <= to. Without `splitByVariant` a
- * bucket aggregates every variant of the metric together.
- *
- * The average is taken in numeric over each float4's shortest decimal text, so that
- * 12.3 and 12.3 average to 12.3 and not to float4 noise. Min and max stay float4,
- * because the drivers parse them from the same shortest text.
+ * Reads the refresh watermark: reports whose transaction id is below it are in the
+ * rollups. Call inside the same transaction as the query that relies on it.
  */
-export async function selectStatsBuckets(
-  db: Executor,
-  params: {
-    companyId: string;
-    workerIds?: string[];
-    metrics: string[];
-    from: Date;
-    to: Date;
-    interval: number;
-    splitByVariant: boolean;
-  },
-): Promise<BucketRow[]> {
-  const workerCondition = params.workerIds?.length
-    ? sql`AND s.worker_id = ANY(${textArray(params.workerIds)})`
-    : sql``;
-  const variant = params.splitByVariant
-    ? sql`CASE WHEN s.scalar THEN 'total' ELSE (u.position - 1)::text END`
-    : sql`NULL::text`;
-  const interval = sql.raw(String(Math.trunc(params.interval)));
+export async function selectWatermark(db: Executor): Promise<string> {
+  const rows = await queryRows<{ watermark: string }>(db, sql`SELECT watermark::text AS watermark FROM rollup_state WHERE name = 'rollups'`);
 
-  const rows = await queryRows<{
-    worker: string;
-    metric: string;
-    variant: string | null;
-    bucket: number | string;
-    avg: number | string;
-    min: number | string;
-    max: number | string;
-  }>(
-    db,
-    sql`
-      SELECT s.worker_id AS worker,
-             s.metric,
-             ${variant} AS variant,
-             (floor(extract(epoch FROM s.time) / ${interval}) * ${interval})::float8 AS bucket,
-             avg(u.value::text::numeric)::float8 AS avg,
-             min(u.value) AS min,
-             max(u.value) AS max
-      FROM worker_stats s
-      CROSS JOIN LATERAL unnest(s.values) WITH ORDINALITY AS u(value, position)
-      WHERE s.company_id = ${params.companyId}
-        AND s.metric = ANY(${textArray(params.metrics)})
-        AND s.time >= ${params.from.toISOString()}::timestamptz
-        AND s.time <= ${params.to.toISOString()}::timestamptz
-        ${workerCondition}
-      GROUP BY 1, 2, 3, 4
-      ORDER BY 1, 2, 3, 4`,
+  return rows[0]?.watermark ?? '0';
+}
+
+/**
+ * Raw reports that a query must read: all reports in raw segments, and in rollup
+ * segments the reports newer than the watermark (not yet in the rollups).
+ */
+function rawReportsCondition(segments: Segment[], watermark: string): SQL {
+  const raw = segments.filter((segment) => segment.source === 'raw').map((segment) => timeRange(sql`r.time`, segment));
+  const tail = segments
+    .filter((segment) => segment.source !== 'raw')
+    .map((segment) => timeRange(sql`r.time`, segment));
+  const conditions = [...raw];
+  if (tail.length > 0) {
+    conditions.push(sql`(r.xid >= ${watermark}::xid8 AND ${anyOf(tail)})`);
+  }
+
+  return anyOf(conditions);
+}
+
+/**
+ * Aggregates samples into epoch-aligned buckets of `interval` seconds, reading each
+ * segment from its rollup or from raw reports, and merging the reports newer than the
+ * last refresh. Partial aggregates merge exactly: min of mins, max of maxes, and the
+ * average as the numeric sum over the count. Raw values enter sums as numeric over each
+ * float4's shortest decimal text, as the rollups do, so both sources give equal answers.
+ */
+export async function selectStatsBuckets(db: Database, query: StatsQuery): Promise<BucketRow[]> {
+  const interval = query.interval;
+  const metricCondition = sql`u.code / ${SERIES_STRIDE} = ANY(${intArray(query.metricIndexes)})`;
+  const workerCondition = (alias: string) =>
+    query.workerIds?.length ? sql`AND ${sql.raw(alias)}.worker_id = ANY(${textArray(query.workerIds)})` : sql``;
+  const groupSeries = query.splitByVariant ? sql`code` : sql`code / ${SERIES_STRIDE}`;
+
+  return db.transaction(
+    async (transaction) => {
+      const watermark = await selectWatermark(transaction);
+
+      const parts: SQL[] = [
+        sql`SELECT r.worker_id, u.code, ${bucketStart(sql`r.time`, interval)} AS bucket,
+                   min(u.value) AS mn, max(u.value) AS mx, sum(u.value::text::numeric) AS sm, count(*) AS cnt
+            FROM reports r
+            JOIN layouts l ON l.company_id = r.company_id AND l.id = r.layout_id
+            CROSS JOIN LATERAL unnest(l.series, r.values) AS u(code, value)
+            WHERE r.company_id = ${query.companyId} ${workerCondition('r')}
+              AND ${rawReportsCondition(query.segments, watermark)}
+              AND ${metricCondition}
+            GROUP BY 1, 2, 3`,
+      ];
+      for (const source of ['minute', 'hour'] as const) {
+        const ranges = query.segments
+          .filter((segment) => segment.source === source)
+          .map((segment) => timeRange(sql`ro.bucket`, segment));
+        if (ranges.length === 0) {
+          continue;
+        }
+        parts.push(sql`SELECT ro.worker_id, u.code, ${bucketStart(sql`ro.bucket`, interval)} AS bucket,
+                              min(u.mn) AS mn, max(u.mx) AS mx, sum(u.sm) AS sm, sum(ro.reports) AS cnt
+                       FROM ${sql.raw(`rollups_${source}`)} ro
+                       JOIN layouts l ON l.company_id = ro.company_id AND l.id = ro.layout_id
+                       CROSS JOIN LATERAL unnest(l.series, ro.mins, ro.maxs, ro.sums) AS u(code, mn, mx, sm)
+                       WHERE ro.company_id = ${query.companyId} ${workerCondition('ro')}
+                         AND ${anyOf(ranges)}
+                         AND ${metricCondition}
+                       GROUP BY 1, 2, 3`);
+      }
+
+      const rows = await queryRows<{
+        worker: string;
+        series: number | string;
+        bucket: number | string;
+        avg: number | string;
+        min: number | string;
+        max: number | string;
+      }>(
+        transaction,
+        sql`SELECT worker_id AS worker, ${groupSeries} AS series, bucket,
+                   (sum(sm) / sum(cnt))::float8 AS avg, min(mn) AS min, max(mx) AS max
+            FROM (${sql.join(parts, sql` UNION ALL `)}) AS partials
+            GROUP BY 1, 2, 3
+            ORDER BY 1, 2, 3`,
+      );
+
+      return rows.map((row) => {
+        const series = Number(row.series);
+        return {
+          worker: row.worker,
+          metric: query.splitByVariant ? Math.floor(series / SERIES_STRIDE) : series,
+          series: query.splitByVariant ? series : null,
+          bucket: Number(row.bucket),
+          avg: Number(row.avg),
+          min: Number(row.min),
+          max: Number(row.max),
+        };
+      });
+    },
+    { isolationLevel: 'repeatable read', accessMode: 'read only' },
   );
-
-  return rows.map((row) => ({
-    worker: row.worker,
-    metric: row.metric,
-    variant: row.variant,
-    bucket: Number(row.bucket),
-    avg: Number(row.avg),
-    min: Number(row.min),
-    max: Number(row.max),
-  }));
 }
 
 export interface ActivityRow {
@@ -141,31 +180,57 @@ export interface ActivityRow {
 
 /**
  * Counts, per bucket of `interval` seconds, the distinct workers that sent a report
- * timestamped in it (from <= t <= to), and those whose report named a task.
+ * timestamped in it, and those whose report named a task. A worker present in a rollup
+ * bucket is present in the interval bucket that contains it, so presence merges exactly
+ * across rollups, raw edges and the raw tail.
  */
 export async function selectActivityBuckets(
-  db: Executor,
-  params: { companyId: string; from: Date; to: Date; interval: number },
+  db: Database,
+  query: { companyId: string; interval: number; segments: Segment[] },
 ): Promise<ActivityRow[]> {
-  const interval = sql.raw(String(Math.trunc(params.interval)));
-  const rows = await queryRows<{ bucket: number | string; total: number | string; active: number | string }>(
-    db,
-    sql`
-      SELECT (floor(extract(epoch FROM time) / ${interval}) * ${interval})::float8 AS bucket,
-             count(DISTINCT worker_id)::int AS total,
-             count(DISTINCT worker_id) FILTER (WHERE task_id IS NOT NULL)::int AS active
-      FROM worker_reports
-      WHERE company_id = ${params.companyId}
-        AND time >= ${params.from.toISOString()}::timestamptz
-        AND time <= ${params.to.toISOString()}::timestamptz
-      GROUP BY 1
-      ORDER BY 1`,
-  );
+  return db.transaction(
+    async (transaction) => {
+      const watermark = await selectWatermark(transaction);
 
-  return rows.map((row) => ({ bucket: Number(row.bucket), total: Number(row.total), active: Number(row.active) }));
+      const parts: SQL[] = [
+        sql`SELECT r.worker_id, ${bucketStart(sql`r.time`, query.interval)} AS bucket, bool_or(r.task_id IS NOT NULL) AS active
+            FROM reports r
+            WHERE r.company_id = ${query.companyId} AND ${rawReportsCondition(query.segments, watermark)}
+            GROUP BY 1, 2`,
+      ];
+      for (const source of ['minute', 'hour'] as const) {
+        const ranges = query.segments
+          .filter((segment) => segment.source === source)
+          .map((segment) => timeRange(sql`ro.bucket`, segment));
+        if (ranges.length === 0) {
+          continue;
+        }
+        parts.push(sql`SELECT ro.worker_id, ${bucketStart(sql`ro.bucket`, query.interval)} AS bucket, bool_or(ro.task_reports > 0) AS active
+                       FROM ${sql.raw(`rollups_${source}`)} ro
+                       WHERE ro.company_id = ${query.companyId} AND ${anyOf(ranges)}
+                       GROUP BY 1, 2`);
+      }
+
+      const rows = await queryRows<{ bucket: number | string; total: number | string; active: number | string }>(
+        transaction,
+        sql`SELECT bucket, count(DISTINCT worker_id)::int AS total,
+                   count(DISTINCT worker_id) FILTER (WHERE active)::int AS active
+            FROM (${sql.join(parts, sql` UNION ALL `)}) AS presence
+            GROUP BY 1
+            ORDER BY 1`,
+      );
+
+      return rows.map((row) => ({ bucket: Number(row.bucket), total: Number(row.total), active: Number(row.active) }));
+    },
+    { isolationLevel: 'repeatable read', accessMode: 'read only' },
+  );
 }
 
 /** Binds a string list as one text[] parameter, the same way on both drivers. */
-function textArray(values: string[]): SQL {
+export function textArray(values: readonly string[]): SQL {
   return sql`${`{${values.map((value) => `"${value.replace(/["\\]/g, '\\$&')}"`).join(',')}}`}::text[]`;
+}
+
+function intArray(values: readonly number[]): SQL {
+  return sql`${`{${values.map((value) => Math.trunc(value)).join(',')}}`}::int[]`;
 }

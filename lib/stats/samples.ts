@@ -1,6 +1,4 @@
-import type { StatsRow } from '@/db/stats';
 import { apiErrors } from '@/lib/api/errors';
-import { METRIC_KEYS, type MachineStats } from '@/lib/schemas/workers';
 
 /** Timestamps at or above this are milliseconds (10^11 s is the year 5138). */
 export const MILLISECONDS_THRESHOLD = 1e11;
@@ -28,40 +26,6 @@ export function reportTime(timestamp: number, now: Date): Date {
   }
 
   return new Date(milliseconds);
-}
-
-/**
- * Turns machine_stats into stored rows, one per metric. A number is variant `total`;
- * an array gives one value per device. Absent and empty fields produce no row, while
- * a value of 0 is a real sample and is kept.
- */
-export function machineStatsToRows(stats: MachineStats | undefined): StatsRow[] {
-  if (!stats) {
-    return [];
-  }
-
-  const rows: StatsRow[] = [];
-  for (const metric of METRIC_KEYS) {
-    const value = stats[metric];
-    if (value === undefined) {
-      continue;
-    }
-    if (typeof value === 'number') {
-      rows.push({ metric, scalar: true, values: [toFloat4Range(value)] });
-    } else if (value.length > 0) {
-      rows.push({ metric, scalar: false, values: value.map(toFloat4Range) });
-    }
-  }
-
-  return rows;
-}
-
-/**
- * Flushes a value too small for float4 to 0, which is what float4 rounding makes of it:
- * PostgreSQL rejects such a value instead of rounding it.
- */
-function toFloat4Range(value: number): number {
-  return Math.fround(value) === 0 ? 0 : value;
 }
 
 /** The category of a metric key: the part before the first `_` (cpu, gpu, memory, ...). */

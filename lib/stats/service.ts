@@ -1,8 +1,9 @@
-import { selectActivityBuckets, selectMetricKeys, selectStatsBuckets, type BucketRow } from '@/db/stats';
+import { selectActivityBuckets, selectMetricIndexes, selectStatsBuckets, type BucketRow } from '@/db/stats';
 import type { CallContext } from '@/lib/api/endpoint';
 import { apiErrors } from '@/lib/api/errors';
 import {
   MAX_BUCKETS_PER_SERIES,
+  METRIC_KEYS,
   type Aggregation,
   type GetActivityReportRequest,
   type GetActivityReportResponse,
@@ -14,6 +15,8 @@ import {
   type MetricStats,
 } from '@/lib/schemas/workers';
 
+import { decodeSeries, metricIndex } from './layout';
+import { planSegments, type Segment } from './plan';
 import { metricCategory } from './samples';
 
 /** Activity intervals below this many seconds are raised to it, as the original server does. */
@@ -39,7 +42,8 @@ function checkRange(from: number, to: number, interval: number): void {
 
 /** Returns the categories and metric keys stored for the requested workers, each list sorted. */
 export async function getMetricKeys(context: CallContext, request: GetMetricKeysRequest): Promise<GetMetricKeysResponse> {
-  const metrics = await selectMetricKeys(context.db, { companyId: context.companyId, workerIds: request.worker_ids });
+  const indexes = await selectMetricIndexes(context.db, { companyId: context.companyId, workerIds: request.worker_ids });
+  const metrics: string[] = indexes.map((index) => METRIC_KEYS[index]);
   if (metrics.length === 0) {
     throw apiErrors.workerStatsNotFound(request.worker_ids);
   }
@@ -54,6 +58,8 @@ export async function getMetricKeys(context: CallContext, request: GetMetricKeys
     categories: [...byCategory.keys()].sort().map((name) => ({ name, metric_keys: byCategory.get(name) ?? [] })),
   };
 }
+
+type NamedBucket = BucketRow & { metricKey: MetricKey; variant: string | null };
 
 /** Orders variants as `total` first, then devices by number. */
 function compareVariants(a: string | null, b: string | null): number {
@@ -70,11 +76,24 @@ function compareVariants(a: string | null, b: string | null): number {
   return Number(a) - Number(b);
 }
 
+/** Where the answers are read from: `auto` uses rollups where they apply, `raw` never does. */
+export type StatsSource = 'auto' | 'raw';
+
+function segmentsFor(from: number, to: number, interval: number, source: StatsSource): Segment[] {
+  return source === 'raw'
+    ? [{ source: 'raw', from, to, toInclusive: true }]
+    : planSegments(from, to, interval);
+}
+
 /**
  * Aggregates samples per worker, metric (and variant) into epoch-aligned buckets.
  * Buckets with no samples are omitted; workers with no samples in range are absent.
  */
-export async function getStats(context: CallContext, request: GetStatsRequest): Promise<GetStatsResponse> {
+export async function getStats(
+  context: CallContext,
+  request: GetStatsRequest,
+  source: StatsSource = 'auto',
+): Promise<GetStatsResponse> {
   checkRange(request.from_date, request.to_date, request.interval);
 
   // Requested aggregations per metric, in request order, without repeats.
@@ -91,38 +110,44 @@ export async function getStats(context: CallContext, request: GetStatsRequest): 
   const rows = await selectStatsBuckets(context.db, {
     companyId: context.companyId,
     workerIds: request.worker_ids,
-    metrics: [...aggregations.keys()],
-    from: new Date(request.from_date * 1000),
-    to: new Date(request.to_date * 1000),
+    metricIndexes: [...aggregations.keys()].map(metricIndex),
     interval: request.interval,
     splitByVariant: request.split_by_variant ?? false,
+    segments: segmentsFor(request.from_date, request.to_date, request.interval, source),
   });
 
-  // Rows arrive ordered by worker, metric, variant and bucket.
-  const series = new Map<string, Map<string, BucketRow[]>>();
+  // Rows arrive ordered by worker, series and bucket.
+  const series = new Map<string, Map<string, NamedBucket[]>>();
   for (const row of rows) {
-    const byMetric = series.get(row.worker) ?? new Map<string, BucketRow[]>();
-    const seriesKey = `${row.metric}\u0000${row.variant ?? ''}`;
-    byMetric.set(seriesKey, [...(byMetric.get(seriesKey) ?? []), row]);
+    const named: NamedBucket = {
+      ...row,
+      metricKey: METRIC_KEYS[row.metric],
+      variant: row.series === null ? null : decodeSeries(row.series).variant,
+    };
+    const byMetric = series.get(row.worker) ?? new Map<string, NamedBucket[]>();
+    const seriesKey = `${named.metricKey}\u0000${named.variant ?? ''}`;
+    const list = byMetric.get(seriesKey) ?? [];
+    list.push(named);
+    byMetric.set(seriesKey, list);
     series.set(row.worker, byMetric);
   }
 
   const metricOrder = [...aggregations.keys()];
   const workers = [...series.keys()].sort().map((worker) => {
-    const byMetric = series.get(worker) ?? new Map<string, BucketRow[]>();
+    const byMetric = series.get(worker) ?? new Map<string, NamedBucket[]>();
     const metrics: MetricStats[] = [...byMetric.values()]
       .sort(
         (a, b) =>
-          metricOrder.indexOf(a[0].metric as MetricKey) - metricOrder.indexOf(b[0].metric as MetricKey) ||
+          metricOrder.indexOf(a[0].metricKey) - metricOrder.indexOf(b[0].metricKey) ||
           compareVariants(a[0].variant, b[0].variant),
       )
       .map((buckets) => {
-        const { metric, variant } = buckets[0];
+        const { metricKey: metric, variant } = buckets[0];
         const dates = buckets.map((bucket) => bucket.bucket);
         const entry: MetricStats = {
           metric,
           dates,
-          stats: (aggregations.get(metric as MetricKey) ?? []).map((aggregation) => ({
+          stats: (aggregations.get(metric) ?? []).map((aggregation) => ({
             aggregation,
             dates,
             values: buckets.map((bucket) => bucket[aggregation]),
@@ -148,15 +173,15 @@ export async function getStats(context: CallContext, request: GetStatsRequest): 
 export async function getActivityReport(
   context: CallContext,
   request: GetActivityReportRequest,
+  source: StatsSource = 'auto',
 ): Promise<GetActivityReportResponse> {
   const interval = Math.max(request.interval, MIN_ACTIVITY_INTERVAL_SECONDS);
   checkRange(request.from_date, request.to_date, interval);
 
   const rows = await selectActivityBuckets(context.db, {
     companyId: context.companyId,
-    from: new Date(request.from_date * 1000),
-    to: new Date(request.to_date * 1000),
     interval,
+    segments: segmentsFor(request.from_date, request.to_date, interval, source),
   });
   const byBucket = new Map(rows.map((row) => [row.bucket, row]));
 

@@ -1,4 +1,4 @@
-import { insertReport } from '@/db/stats';
+import { insertReports, rememberLayouts, withReportPartitions } from '@/db/reports';
 import { countWorkers, deleteLiveWorker, listWorkers, updateWorkerOnReport, upsertWorker, type WorkerFilter } from '@/db/workers';
 import type { CallContext } from '@/lib/api/endpoint';
 import { apiErrors } from '@/lib/api/errors';
@@ -11,7 +11,8 @@ import type {
   StatusReportRequest,
   UnregisterRequest,
 } from '@/lib/schemas/workers';
-import { machineStatsToRows, reportTime } from '@/lib/stats/samples';
+import { encodeSamples } from '@/lib/stats/layout';
+import { reportTime } from '@/lib/stats/samples';
 
 import { toWorkerEntry } from './entries';
 import { globToLike } from './glob';
@@ -66,28 +67,33 @@ export async function unregister(context: CallContext, request: UnregisterReques
  */
 export async function statusReport(context: CallContext, request: StatusReportRequest): Promise<Record<string, never>> {
   const time = reportTime(request.timestamp, context.now);
-  const stats = machineStatsToRows(request.machine_stats);
+  const samples = encodeSamples(request.machine_stats);
   const taskId = request.task || null;
 
-  await context.db.transaction(async (transaction) => {
-    const updated = await updateWorkerOnReport(transaction, {
-      companyId: context.companyId,
-      userId: context.userId,
-      workerId: request.worker,
-      ip: context.clientIp,
-      now: context.now,
-      taskId,
-      queueId: request.queue || null,
-      queues: request.queues,
-      tags: request.tags,
-      systemTags: request.system_tags,
-    });
-    if (!updated) {
-      throw apiErrors.invalidWorkerId(request.worker);
-    }
+  const layoutKeys = await withReportPartitions(context.db, [time], () =>
+    context.db.transaction(async (transaction) => {
+      const updated = await updateWorkerOnReport(transaction, {
+        companyId: context.companyId,
+        userId: context.userId,
+        workerId: request.worker,
+        ip: context.clientIp,
+        now: context.now,
+        taskId,
+        queueId: request.queue || null,
+        queues: request.queues,
+        tags: request.tags,
+        systemTags: request.system_tags,
+      });
+      if (!updated) {
+        throw apiErrors.invalidWorkerId(request.worker);
+      }
 
-    await insertReport(transaction, { companyId: context.companyId, workerId: request.worker, time, taskId, stats });
-  });
+      return insertReports(context.db, transaction, [
+        { companyId: context.companyId, workerId: request.worker, time, taskId, samples },
+      ]);
+    }),
+  );
+  rememberLayouts(context.db, layoutKeys);
 
   return {};
 }

@@ -2,6 +2,7 @@ import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, beforeEach, expect } from 'vitest';
 
 import type { Database } from '@/db/client';
+import { forgetStoredLayouts } from '@/db/reports';
 import { DEFAULT_COMPANY, DEFAULT_USER } from '@/lib/identity';
 
 import { callApi, TestClock, type ApiCallResult, type CallOptions } from '../helpers/api';
@@ -66,7 +67,10 @@ export function useApiServer(target: TestTarget, options: { trustProxy?: boolean
     clock.set(START);
 
     const db = running().database.db;
-    await db.execute(sql`TRUNCATE workers, worker_reports, worker_stats`);
+    await db.execute(sql`TRUNCATE workers, reports, layouts, worker_layouts, rollups_minute, rollups_hour`);
+    await db.execute(sql`UPDATE rollup_state SET watermark = '0', refreshed_at = NULL`);
+    // The service caches which layouts are stored; the truncation above emptied them.
+    forgetStoredLayouts(db);
     await db.execute(sql`DELETE FROM users WHERE company_id <> ${COMPANY.id} OR id <> ${USER.id}`);
     await db.execute(sql`DELETE FROM companies WHERE id <> ${COMPANY.id}`);
   });

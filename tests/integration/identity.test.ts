@@ -1,7 +1,9 @@
 import { and, eq } from 'drizzle-orm';
 import { describe, expect, test } from 'vitest';
 
-import { companies, users, workerReports, workers, workerStats } from '@/db/schema';
+import { insertReports, withReportPartitions } from '@/db/reports';
+import { companies, users, workers } from '@/db/schema';
+import { encodeSamples } from '@/lib/stats/layout';
 
 import { TEST_TARGETS } from '../helpers/database';
 
@@ -52,15 +54,14 @@ async function seedOtherCompany(api: ApiFixture): Promise<void> {
 
   for (const workerId of ['shared-id', 'theirs']) {
     await insertWorker(api, OTHER_COMPANY.id, OTHER_COMPANY_USER.id, workerId, ['gpu']);
-    await api.db.insert(workerReports).values({ companyId: OTHER_COMPANY.id, workerId, time: api.clock.now(), taskId: 'their-task' });
-    await api.db.insert(workerStats).values({
-      companyId: OTHER_COMPANY.id,
-      workerId,
-      time: api.clock.now(),
-      metric: 'gpu_usage',
-      scalar: false,
-      values: [99],
-    });
+    const time = api.clock.now();
+    await withReportPartitions(api.db, [time], () =>
+      api.db.transaction((transaction) =>
+        insertReports(api.db, transaction, [
+          { companyId: OTHER_COMPANY.id, workerId, time, taskId: 'their-task', samples: encodeSamples({ gpu_usage: [99] }) },
+        ]),
+      ),
+    );
   }
 }
 

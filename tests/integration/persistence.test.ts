@@ -5,9 +5,9 @@ import path from 'node:path';
 import { afterEach, describe, expect, test } from 'vitest';
 
 import { listWorkers } from '@/db/workers';
-import { selectStatsBuckets } from '@/db/stats';
 import { DEFAULT_COMPANY, DEFAULT_USER } from '@/lib/identity';
 import { openServiceDatabase } from '@/lib/database';
+import { getStats } from '@/lib/stats/service';
 import { register, statusReport } from '@/lib/workers/service';
 import type { CallContext } from '@/lib/api/endpoint';
 import { logger } from '@/lib/log';
@@ -53,16 +53,15 @@ describe('PGlite data directory', () => {
       expect(workers.map((worker) => worker.workerId)).toEqual(['gpu-box-07:gpu0,1']);
       expect(workers[0].ip).toBe('10.1.2.3');
 
-      const buckets = await selectStatsBuckets(second.db, {
-        companyId: DEFAULT_COMPANY.id,
-        metrics: ['cpu_usage'],
-        from: new Date(NOW.getTime() - 60_000),
-        to: NOW,
-        interval: 60,
-        splitByVariant: false,
-      });
-      expect(buckets).toEqual([
-        { worker: 'gpu-box-07:gpu0,1', metric: 'cpu_usage', variant: null, bucket: NOW.getTime() / 1000, avg: 25, min: 12.5, max: 37.5 },
+      const stats = await getStats(
+        { ...context, db: second.db },
+        { from_date: NOW.getTime() / 1000 - 60, to_date: NOW.getTime() / 1000, interval: 60, items: [{ key: 'cpu_usage' }] },
+      );
+      expect(stats.workers).toEqual([
+        {
+          worker: 'gpu-box-07:gpu0,1',
+          metrics: [{ metric: 'cpu_usage', dates: [NOW.getTime() / 1000], stats: [{ aggregation: 'avg', dates: [NOW.getTime() / 1000], values: [25] }] }],
+        },
       ]);
     } finally {
       await second.close();

@@ -2,7 +2,8 @@ import { describe, expect, test } from 'vitest';
 
 import { ApiError } from '@/lib/api/errors';
 import { parseVersion, resolveVersion } from '@/lib/api/versions';
-import { machineStatsToRows, metricCategory, reportTime } from '@/lib/stats/samples';
+import { decodeSeries, encodeSamples, layoutId, SERIES_STRIDE } from '@/lib/stats/layout';
+import { metricCategory, reportTime } from '@/lib/stats/samples';
 import { globToLike } from '@/lib/workers/glob';
 
 /** Runs `action` and returns what it threw, or undefined when it returned. */
@@ -67,17 +68,33 @@ describe('reportTime', () => {
   });
 });
 
-describe('machineStatsToRows', () => {
+describe('encodeSamples', () => {
   test('scalars, arrays, zeros and empty arrays', () => {
-    expect(machineStatsToRows({ cpu_usage: 0, gpu_usage: [0, 5], gpu_memory_free: [], memory_used: undefined })).toEqual([
-      { metric: 'cpu_usage', scalar: true, values: [0] },
-      { metric: 'gpu_usage', scalar: false, values: [0, 5] },
-    ]);
+    const encoded = encodeSamples({ cpu_usage: 0, gpu_usage: [0, 5], gpu_memory_free: [], memory_used: undefined });
+
+    // cpu_usage is metric 0 and gpu_usage metric 4 in METRIC_KEYS.
+    expect(encoded.series).toEqual([0, 4 * SERIES_STRIDE + 1, 4 * SERIES_STRIDE + 2]);
+    expect(encoded.values).toEqual([0, 0, 5]);
+    expect(encoded.layoutId).toBe(layoutId(encoded.series));
   });
 
-  test('absent machine_stats gives no rows', () => {
-    expect(machineStatsToRows(undefined)).toEqual([]);
-    expect(machineStatsToRows({})).toEqual([]);
+  test('absent machine_stats gives the empty layout', () => {
+    expect(encodeSamples(undefined)).toEqual({ layoutId: 0, series: [], values: [] });
+    expect(encodeSamples({})).toEqual({ layoutId: 0, series: [], values: [] });
+  });
+
+  test('value below float4 range is flushed to 0', () => {
+    expect(encodeSamples({ network_tx: 1e-50 }).values).toEqual([0]);
+  });
+
+  test('series codes decode to metric and variant', () => {
+    expect(decodeSeries(0)).toEqual({ metric: 'cpu_usage', variant: 'total' });
+    expect(decodeSeries(4 * SERIES_STRIDE + 3)).toEqual({ metric: 'gpu_usage', variant: '2' });
+  });
+
+  test('layout id is the same as in SQL', () => {
+    // ('x' || left(md5('0,8193'), 12))::bit(48)::bigint, computed by PostgreSQL 15.
+    expect(layoutId([0, 8193])).toBe(181755104925254);
   });
 });
 

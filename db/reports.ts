@@ -1,0 +1,122 @@
+import { sql } from 'drizzle-orm';
+
+import type { EncodedSamples } from '@/lib/stats/layout';
+import { EMPTY_LAYOUT_ID } from '@/lib/stats/layout';
+
+import type { Database, Executor } from './client';
+import { ensurePartitions, forgetPartitions, isMissingPartition } from './partitions';
+import { layouts, reports, workerLayouts } from './schema';
+
+export interface ReportRow {
+  companyId: string;
+  workerId: string;
+  /** The report's own timestamp. */
+  time: Date;
+  taskId: string | null;
+  samples: EncodedSamples;
+}
+
+/**
+ * Layouts and (worker, layout) pairs known to be stored, per database handle, so that the
+ * hot path inserts only the report row. Keys are added after their transaction commits.
+ */
+const storedLayoutKeys = new WeakMap<object, Set<string>>();
+
+function storedKeys(db: Database): Set<string> {
+  let keys = storedLayoutKeys.get(db);
+  if (!keys) {
+    keys = new Set();
+    storedLayoutKeys.set(db, keys);
+  }
+
+  return keys;
+}
+
+/**
+ * Stores reports in one multi-row INSERT inside the caller's transaction, with the
+ * layouts and (worker, layout) pairs they need. Returns the layout keys to remember once
+ * the transaction has committed (pass them to `rememberLayouts`).
+ */
+export async function insertReports(db: Database, transaction: Executor, rows: readonly ReportRow[]): Promise<string[]> {
+  if (rows.length === 0) {
+    return [];
+  }
+
+  const known = storedKeys(db);
+  const newLayouts = new Map<string, { companyId: string; id: number; series: number[] }>();
+  const newPairs = new Map<string, { companyId: string; workerId: string; layoutId: number }>();
+  for (const row of rows) {
+    const { layoutId, series } = row.samples;
+    if (layoutId === EMPTY_LAYOUT_ID) {
+      continue;
+    }
+    const layoutKey = `layout\u0000${row.companyId}\u0000${layoutId}`;
+    if (!known.has(layoutKey)) {
+      newLayouts.set(layoutKey, { companyId: row.companyId, id: layoutId, series });
+    }
+    const pairKey = `pair\u0000${row.companyId}\u0000${row.workerId}\u0000${layoutId}`;
+    if (!known.has(pairKey)) {
+      newPairs.set(pairKey, { companyId: row.companyId, workerId: row.workerId, layoutId });
+    }
+  }
+
+  if (newLayouts.size > 0) {
+    await transaction.insert(layouts).values([...newLayouts.values()]).onConflictDoNothing();
+  }
+  if (newPairs.size > 0) {
+    await transaction.insert(workerLayouts).values([...newPairs.values()]).onConflictDoNothing();
+  }
+
+  await transaction.insert(reports).values(
+    rows.map((row) => ({
+      companyId: row.companyId,
+      workerId: row.workerId,
+      time: row.time,
+      taskId: row.taskId,
+      layoutId: row.samples.layoutId,
+      values: row.samples.values,
+    })),
+  );
+
+  return [...newLayouts.keys(), ...newPairs.keys()];
+}
+
+/** Marks layout keys as stored, after the transaction that inserted them committed. */
+export function rememberLayouts(db: Database, keys: readonly string[]): void {
+  const known = storedKeys(db);
+  for (const key of keys) {
+    known.add(key);
+  }
+}
+
+/**
+ * Runs a write of reports after making sure their day partitions exist. When another
+ * instance dropped a partition this one still had cached (retention), the write fails
+ * with "no partition found"; the partitions are then checked again and the write retried
+ * once. `write` must be a whole transaction, so that a failed attempt stored nothing.
+ */
+export async function withReportPartitions<T>(db: Database, times: readonly Date[], write: () => Promise<T>): Promise<T> {
+  await ensurePartitions(db, 'reports', times);
+  try {
+    return await write();
+  } catch (error) {
+    if (!isMissingPartition(error)) {
+      throw error;
+    }
+    forgetPartitions(db);
+    await ensurePartitions(db, 'reports', times);
+    return write();
+  }
+}
+
+/** Counts the stored reports of a company, for tests and tools. */
+export async function countReports(db: Executor, companyId: string): Promise<number> {
+  const result = await db.select({ count: sql<number>`count(*)::int` }).from(reports).where(sql`${reports.companyId} = ${companyId}`);
+
+  return Number(result[0]?.count ?? 0);
+}
+
+/** Forgets the layout keys cached for a handle, after its tables were emptied outside the service. */
+export function forgetStoredLayouts(db: Database): void {
+  storedLayoutKeys.delete(db);
+}

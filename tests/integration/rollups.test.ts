@@ -1,0 +1,182 @@
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+
+import type { DatabaseHandle } from '@/db/client';
+import { dropPartitionsBefore } from '@/db/partitions';
+import { insertReports, rememberLayouts, withReportPartitions, type ReportRow } from '@/db/reports';
+import { refreshRollups } from '@/db/rollups';
+import type { CallContext } from '@/lib/api/endpoint';
+import { DEFAULT_COMPANY, DEFAULT_USER } from '@/lib/identity';
+import { logger } from '@/lib/log';
+import type { GetStatsRequest, MachineStats } from '@/lib/schemas/workers';
+import { encodeSamples } from '@/lib/stats/layout';
+import { getActivityReport, getStats } from '@/lib/stats/service';
+
+import { createTestDatabase, TEST_TARGETS } from '../helpers/database';
+
+/** 2026-01-01T00:00:00Z in seconds. */
+const START = 1_767_225_600;
+const HOURS = 3;
+
+/** A small deterministic generator (mulberry32), so that a failure can be replayed. */
+function random(seed: number): () => number {
+  let state = seed >>> 0;
+
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+
+    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
+  };
+}
+
+/** Believable samples with values of several magnitudes and decimals, zeros included. */
+function machineStats(next: () => number, cores: number, gpus: number): MachineStats {
+  const percent = () => Math.round(next() * 10_000) / 100;
+  const stats: MachineStats = {
+    cpu_usage: Array.from({ length: cores }, percent),
+    memory_used: Math.round(next() * 64_000 * 1000) / 1000,
+    network_rx: next() < 0.2 ? 0 : next() * 1e-3,
+  };
+  if (gpus > 0) {
+    stats.gpu_usage = Array.from({ length: gpus }, percent);
+  }
+
+  return stats;
+}
+
+/** Reports of three workers with irregular periods over HOURS hours, some naming a task. */
+function generateReports(seed: number): ReportRow[] {
+  const next = random(seed);
+  const workers = [
+    { id: 'w-a:gpu0,1', cores: 4, gpus: 2 },
+    { id: 'w-b:cpu', cores: 2, gpus: 0 },
+    { id: 'w-c:gpu0', cores: 3, gpus: 1 },
+  ];
+  const rows: ReportRow[] = [];
+  for (const worker of workers) {
+    for (let time = START + next() * 20; time < START + HOURS * 3600; time += 7 + next() * 50) {
+      // A quarter of the reports carry no stats, as daemons send when a task starts or ends.
+      const stats = next() < 0.25 ? undefined : machineStats(next, worker.cores, worker.gpus);
+      rows.push({
+        companyId: DEFAULT_COMPANY.id,
+        workerId: worker.id,
+        time: new Date(Math.round(time * 1000)),
+        taskId: next() < 0.4 ? 'task-1' : null,
+        samples: encodeSamples(stats),
+      });
+    }
+  }
+
+  return rows;
+}
+
+async function store(handle: DatabaseHandle, rows: ReportRow[]): Promise<void> {
+  for (let start = 0; start < rows.length; start += 500) {
+    const batch = rows.slice(start, start + 500);
+    const keys = await withReportPartitions(
+      handle.db,
+      batch.map((row) => row.time),
+      () => handle.db.transaction((transaction) => insertReports(handle.db, transaction, batch)),
+    );
+    rememberLayouts(handle.db, keys);
+  }
+}
+
+const INTERVALS = [1, 7, 45, 60, 90, 120, 300, 600, 900, 1800, 3600, 7200, 10_800, 86_400];
+
+describe.each(TEST_TARGETS)('rollups on %s', (target) => {
+  let handle: DatabaseHandle;
+  let context: CallContext;
+
+  beforeAll(async () => {
+    handle = await createTestDatabase(target);
+    context = {
+      db: handle.db,
+      companyId: DEFAULT_COMPANY.id,
+      userId: DEFAULT_USER.id,
+      now: new Date((START + HOURS * 3600) * 1000),
+      clientIp: '127.0.0.1',
+      requestId: 'rollups-test',
+      log: logger,
+    };
+
+    // Half the reports are refreshed into the rollups, the rest stay in the raw tail, and
+    // a few late reports land in buckets that the rollups already have.
+    const rows = generateReports(42);
+    const firstHalf = rows.filter((_, index) => index % 2 === 0);
+    const secondHalf = rows.filter((_, index) => index % 2 === 1);
+    await store(handle, firstHalf);
+    expect((await refreshRollups(handle.db)).reports).toBe(firstHalf.length);
+    await store(handle, secondHalf.slice(0, secondHalf.length / 2));
+    await refreshRollups(handle.db);
+    await store(handle, secondHalf.slice(secondHalf.length / 2));
+  }, 120_000);
+
+  afterAll(async () => {
+    await handle?.close();
+  });
+
+  test('get_stats from rollups equals raw on random ranges', async () => {
+    const next = random(7);
+    for (let trial = 0; trial < 60; trial++) {
+      const interval = INTERVALS[Math.floor(next() * INTERVALS.length)];
+      const from = START - 600 + Math.floor(next() * HOURS * 3600) + (next() < 0.5 ? 0 : Math.round(next() * 1000) / 1000);
+      const to = Math.min(from + 60 + next() * HOURS * 3600, from + interval * 5000);
+      const request: GetStatsRequest = {
+        from_date: from,
+        to_date: to,
+        interval,
+        items: [
+          { key: 'cpu_usage', aggregation: 'avg' },
+          { key: 'cpu_usage', aggregation: 'max' },
+          { key: 'memory_used', aggregation: 'min' },
+          { key: 'memory_used', aggregation: 'avg' },
+          { key: 'gpu_usage', aggregation: 'avg' },
+          { key: 'network_rx', aggregation: 'avg' },
+        ],
+        split_by_variant: next() < 0.5,
+      };
+
+      const fromRollups = await getStats(context, request, 'auto');
+      const fromRaw = await getStats(context, request, 'raw');
+
+      expect(fromRollups, JSON.stringify({ trial, from, to, interval })).toEqual(fromRaw);
+    }
+  }, 120_000);
+
+  test('get_activity_report from rollups equals raw', async () => {
+    const next = random(11);
+    for (let trial = 0; trial < 30; trial++) {
+      const interval = [40, 60, 120, 600, 3600, 7200][Math.floor(next() * 6)];
+      const from = START - 600 + Math.floor(next() * HOURS * 3600) + Math.round(next() * 1000) / 1000;
+      const to = from + 120 + next() * HOURS * 3600;
+      const request = { from_date: from, to_date: to, interval };
+
+      expect(await getActivityReport(context, request, 'auto'), JSON.stringify(request)).toEqual(
+        await getActivityReport(context, request, 'raw'),
+      );
+    }
+  }, 60_000);
+
+  test('hourly answers survive dropping raw reports', async () => {
+    await refreshRollups(handle.db);
+    const request: GetStatsRequest = {
+      from_date: START,
+      to_date: START + HOURS * 3600,
+      interval: 3600,
+      items: [{ key: 'cpu_usage', aggregation: 'avg' }],
+    };
+    const before = await getStats(context, request, 'auto');
+    expect(before.workers.map((worker) => worker.worker)).toEqual(['w-a:gpu0,1', 'w-b:cpu', 'w-c:gpu0']);
+
+    // Raw retention drops whole days; every hour asked for is in the rollups.
+    await dropPartitionsBefore(handle.db, 'reports', new Date((START + 86_400) * 1000));
+    const after = await getStats(context, request, 'auto');
+    const raw = await getStats(context, request, 'raw');
+
+    expect(after).toEqual(before);
+    expect(raw.workers).toEqual([]);
+  });
+});

@@ -1,0 +1,112 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import path from 'node:path';
+
+const ROOT = path.resolve(__dirname, '..', '..');
+const SCRIPT = path.join('tests', 'multi-instance', 'api-server.ts');
+
+/** Milliseconds an instance may take from spawn to listening, migrations included. */
+const START_TIMEOUT_MS = 30_000;
+
+/** Milliseconds an instance gets to stop after SIGTERM before it is killed. */
+const STOP_TIMEOUT_MS = 5_000;
+
+/** One API server process of tests/multi-instance/api-server.ts. */
+export interface Instance {
+  name: string;
+  child: ChildProcess;
+  /** Resolves with the base URL once the server listens, and rejects when it exits first. */
+  ready: Promise<string>;
+  /** The JSON log lines written so far, parsed. */
+  logs: Record<string, unknown>[];
+  /** Stdout lines that are not JSON and all of stderr, for failure messages. */
+  otherOutput(): string;
+  /** Stops the process (SIGTERM, then SIGKILL after 5 s) and waits for its exit. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Spawns one API server with `node --import tsx` against `databaseUrl`, with its clock
+ * fixed at `now`. Stdin stays open as a pipe, and the server exits when it ends, so
+ * that the process ends with the test process even when no teardown runs.
+ */
+export function startInstance(name: string, databaseUrl: string, now: string): Instance {
+  const child = spawn(process.execPath, ['--import', 'tsx', SCRIPT, '--exit-with-stdin'], {
+    cwd: ROOT,
+    stdio: ['pipe', 'pipe', 'pipe'],
+    env: { ...process.env, DATABASE_URL: databaseUrl, PORT: '0', API_SERVER_NOW: now, LOG_LEVEL: 'info' },
+  });
+
+  const logs: Record<string, unknown>[] = [];
+  let other = '';
+  let pending = '';
+  let resolveReady: (url: string) => void = () => {};
+  let rejectReady: (error: Error) => void = () => {};
+  const ready = new Promise<string>((resolve, reject) => {
+    resolveReady = resolve;
+    rejectReady = reject;
+  });
+  // A rejection that no caller awaits yet must not count as unhandled.
+  ready.catch(() => {});
+
+  // The messages of the error and fatal log lines, without stacks, and any other output.
+  const describeOutput = () => {
+    const errors = logs
+      .filter((line) => typeof line.level === 'number' && line.level >= 50)
+      .map((line) => `${String(line.msg)}: ${String((line.err as { message?: unknown } | undefined)?.message ?? '')}`);
+
+    return [...errors, other.slice(-2000)].filter((text) => text !== '').join('\n');
+  };
+
+  child.stdout?.setEncoding('utf8').on('data', (chunk: string) => {
+    const lines = (pending + chunk).split('\n');
+    pending = lines.pop() ?? '';
+    for (const line of lines.filter((text) => text.trim() !== '')) {
+      let parsed: Record<string, unknown>;
+      try {
+        parsed = JSON.parse(line) as Record<string, unknown>;
+      } catch {
+        other += `${line}\n`;
+        continue;
+      }
+
+      logs.push(parsed);
+      if (parsed.msg === 'api server listening' && typeof parsed.port === 'number') {
+        resolveReady(`http://127.0.0.1:${parsed.port}`);
+      }
+    }
+  });
+  child.stderr?.setEncoding('utf8').on('data', (chunk: string) => {
+    other += chunk;
+  });
+
+  const exited = new Promise<void>((resolve) => {
+    child.on('exit', (code, signal) => {
+      rejectReady(new Error(`instance ${name} exited (${code ?? signal}) before listening: ${describeOutput()}`));
+      resolve();
+    });
+  });
+
+  const timer = setTimeout(() => {
+    rejectReady(new Error(`instance ${name} did not listen within ${START_TIMEOUT_MS} ms: ${describeOutput()}`));
+  }, START_TIMEOUT_MS);
+  void ready.finally(() => clearTimeout(timer)).catch(() => {});
+
+  return {
+    name,
+    child,
+    ready,
+    logs,
+    otherOutput: () => other,
+    stop: async () => {
+      clearTimeout(timer);
+      if (child.exitCode !== null || child.signalCode !== null) {
+        return;
+      }
+
+      child.kill('SIGTERM');
+      const killer = setTimeout(() => child.kill('SIGKILL'), STOP_TIMEOUT_MS);
+      await exited;
+      clearTimeout(killer);
+    },
+  };
+}
