@@ -8,6 +8,8 @@ import {
   statusReportRequestSchema,
   unregisterRequestSchema,
 } from '@/lib/schemas/workers';
+import { encodeSamples } from '@/lib/stats/layout';
+import { reportTime } from '@/lib/stats/samples';
 import { getActivityReport, getMetricKeys, getStats } from '@/lib/stats/service';
 import { getAll, getCount, register, statusReport, unregister } from '@/lib/workers/service';
 
@@ -28,4 +30,26 @@ const endpoints: Endpoint[] = [
   defineEndpoint({ name: 'workers.get_activity_report', versions: ['2.4'], request: getActivityReportRequestSchema, handle: getActivityReport }),
 ] as Endpoint[];
 
-export const ENDPOINTS: ReadonlyMap<string, Endpoint> = new Map(endpoints.map((endpoint) => [endpoint.name, endpoint]));
+/**
+ * A status_report that is parsed, validated and encoded like the real one but stores
+ * nothing: the baseline of the ingest benchmark. Served only with WORKERS_BENCH_ROUTES=1.
+ */
+const benchEndpoints: Endpoint[] = [
+  defineEndpoint({
+    name: 'bench.status_report_dry_run',
+    versions: ['2.4'],
+    request: statusReportRequestSchema,
+    handle: async (context, request) => {
+      reportTime(request.timestamp, context.now);
+      encodeSamples(request.machine_stats);
+      return {};
+    },
+  }),
+] as Endpoint[];
+
+export const ENDPOINTS: ReadonlyMap<string, Endpoint> = new Map(
+  [...endpoints, ...(process.env.WORKERS_BENCH_ROUTES === '1' ? benchEndpoints : [])].map((endpoint) => [
+    endpoint.name,
+    endpoint,
+  ]),
+);
