@@ -25,7 +25,7 @@ export interface Partition {
 // Two instances may create the same partition at once: the DDL runs under this lock.
 const PARTITION_LOCK_KEY = 7_261_001;
 
-/** Returns the partition of `table` that holds `time`. */
+/** Returns the partition of `table` that contains `time`. */
 export function partitionFor(table: PartitionedTable, time: Date): Partition {
   const year = time.getUTCFullYear();
   const month = time.getUTCMonth();

@@ -90,10 +90,10 @@ export function rememberLayouts(db: Database, keys: readonly string[]): void {
 }
 
 /**
- * Runs a write of reports after making sure their day partitions exist. When another
- * instance dropped a partition this one still had cached (retention), the write fails
- * with "no partition found"; the partitions are then checked again and the write retried
- * once. `write` must be a whole transaction, so that a failed attempt stored nothing.
+ * Runs a write of reports after making sure their day partitions exist. When retention
+ * in another instance dropped a partition this one still had cached, the write fails
+ * with "no partition found". The partitions are then created again and the write is
+ * retried once. `write` must be a whole transaction, so that a failed attempt stored nothing.
  */
 export async function withReportPartitions<T>(db: Database, times: readonly Date[], write: () => Promise<T>): Promise<T> {
   await ensurePartitions(db, 'reports', times);

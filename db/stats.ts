@@ -47,7 +47,7 @@ export interface StatsQuery {
   segments: Segment[];
 }
 
-/** The epoch-aligned start of the `interval` bucket holding a timestamp column, in seconds. */
+/** Builds the epoch-aligned start, in seconds, of the `interval` bucket of a timestamp column. */
 function bucketStart(column: SQL, interval: number): SQL {
   const seconds = sql.raw(String(Math.trunc(interval)));
 
@@ -96,7 +96,7 @@ function rawReportsCondition(segments: Segment[], watermark: string): SQL {
  * segment from its rollup or from raw reports, and merging the reports newer than the
  * last refresh. Partial aggregates merge exactly: min of mins, max of maxes, and the
  * average as the numeric sum over the count. Raw values enter sums as numeric over each
- * float4's shortest decimal text, as the rollups do, so both sources give equal answers.
+ * float4's shortest decimal text, as the rollups do, so both sources return equal results.
  */
 export async function selectStatsBuckets(db: Database, query: StatsQuery): Promise<BucketRow[]> {
   const interval = query.interval;

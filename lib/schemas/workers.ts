@@ -25,7 +25,10 @@ export const FLOAT4_MAX = 3.4028234663852886e38;
 /** Maximum number of buckets one get_stats or get_activity_report series may span. */
 export const MAX_BUCKETS_PER_SERIES = 100_000;
 
-/** Metric keys a daemon may report in `machine_stats` and request in get_stats. */
+/**
+ * Metric keys a daemon may report in `machine_stats` and request in get_stats. Stored
+ * samples refer to a metric by its index here, so new keys are appended, never inserted.
+ */
 export const METRIC_KEYS = [
   'cpu_usage',
   'cpu_temperature',
@@ -70,8 +73,14 @@ const sampleValue = finiteNumber.refine(
   `must be within the float4 range of +-${FLOAT4_MAX}`,
 );
 
+/** Maximum values in one machine_stats array (one per core or card). */
+export const MAX_DEVICES = 1024;
+
 /** A metric value: one number (variant `total`) or one per device (variants "0", "1", ...). */
-const metricValueSchema = z.union([sampleValue, z.array(sampleValue)]);
+const metricValueSchema = z.union([
+  sampleValue,
+  z.array(sampleValue).max(MAX_DEVICES, `must have at most ${MAX_DEVICES} values`),
+]);
 
 export const machineStatsSchema = z.object(
   Object.fromEntries(METRIC_KEYS.map((key) => [key, metricValueSchema.optional()])) as Record<

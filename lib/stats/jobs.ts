@@ -88,7 +88,7 @@ export interface BackgroundJobs {
 /**
  * Runs the rollup refresh and the retention in the background of the server process.
  * Each job takes a PostgreSQL advisory lock, so with several instances on one database
- * one of them runs it at a time; the others skip that round.
+ * one of them runs it at a time, and the others skip that round.
  */
 export function startBackgroundJobs(db: Database, logger: Logger, settings: JobSettings): BackgroundJobs {
   let stopped = false;

@@ -78,7 +78,7 @@ export function decodeSeries(code: number): { metric: MetricKey; variant: string
   return { metric, variant: slot === 0 ? 'total' : String(slot - 1) };
 }
 
-/** The index of a metric key in METRIC_KEYS, which series codes are built from. */
+/** Returns the index of a metric key in METRIC_KEYS, which series codes are built from. */
 export function metricIndex(metric: MetricKey): number {
   return METRIC_KEYS.indexOf(metric);
 }

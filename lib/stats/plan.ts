@@ -1,5 +1,5 @@
 /**
- * Splits a query range into segments answered from rollups and from raw reports.
+ * Splits a query range into segments read from rollups and from raw reports.
  *
  * A rollup of width W can serve an interval I when W divides I: every W bucket then lies
  * inside one epoch-aligned I bucket. It serves only the W buckets that lie wholly inside
