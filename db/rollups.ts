@@ -63,8 +63,9 @@ export async function refreshRollups(db: Database): Promise<RefreshResult> {
         transaction,
         sql`SELECT count(*) AS reports FROM reports WHERE xid >= ${bounds.low}::xid8 AND xid < ${bounds.high}::xid8`,
       );
+      await aggregateBatch(transaction, bounds.low, bounds.high);
       for (const rollup of ROLLUPS) {
-        await mergeIntoRollup(transaction, rollup.table, rollup.seconds, bounds.low, bounds.high);
+        await mergeIntoRollup(transaction, rollup.table, rollup.seconds);
       }
       await transaction.execute(
         sql`UPDATE rollup_state SET watermark = ${bounds.high}::xid8, refreshed_at = now() WHERE name = 'rollups'`,
@@ -77,27 +78,16 @@ export async function refreshRollups(db: Database): Promise<RefreshResult> {
 }
 
 /**
- * Aggregates the reports with low <= xid < high into buckets of `seconds` and merges
- * them into a rollup table: counts and sums add up, mins and maxes take the extreme.
+ * Aggregates the reports with low <= xid < high per worker, layout and minute into a
+ * temporary table dropped at commit. Both rollups merge from it, so each new sample is
+ * converted and summed once.
  */
-async function mergeIntoRollup(
-  transaction: Executor,
-  table: string,
-  seconds: number,
-  low: string,
-  high: string,
-): Promise<void> {
-  const width = sql.raw(String(seconds));
-  const target = sql.raw(table);
-  const mergeArrays = (column: string, operation: string) =>
-    sql.raw(
-      `ARRAY(SELECT ${operation} FROM unnest(${table}.${column}, excluded.${column}) WITH ORDINALITY AS merged(old, new, position) ORDER BY position)`,
-    );
-
+async function aggregateBatch(transaction: Executor, low: string, high: string): Promise<void> {
   await transaction.execute(sql`
+    CREATE TEMP TABLE refresh_batch ON COMMIT DROP AS
     WITH batch AS (
       SELECT company_id, worker_id, layout_id, task_id, "values",
-             to_timestamp(floor(extract(epoch FROM time) / ${width}) * ${width}) AS bucket
+             to_timestamp(floor(extract(epoch FROM time) / 60) * 60) AS bucket
       FROM reports
       WHERE xid >= ${low}::xid8 AND xid < ${high}::xid8
     ),
@@ -111,6 +101,51 @@ async function mergeIntoRollup(
              min(sample.value) AS low_value, max(sample.value) AS high_value,
              sum(sample.value::text::numeric) AS total
       FROM batch CROSS JOIN LATERAL unnest(batch."values") WITH ORDINALITY AS sample(value, position)
+      GROUP BY 1, 2, 3, 4, 5
+    ),
+    arrays AS (
+      SELECT company_id, worker_id, layout_id, bucket,
+             array_agg(low_value ORDER BY position) AS mins,
+             array_agg(high_value ORDER BY position) AS maxs,
+             array_agg(total ORDER BY position) AS sums
+      FROM positions
+      GROUP BY 1, 2, 3, 4
+    )
+    SELECT counts.company_id, counts.worker_id, counts.layout_id, counts.bucket, counts.reports, counts.task_reports,
+           coalesce(arrays.mins, '{}') AS mins, coalesce(arrays.maxs, '{}') AS maxs, coalesce(arrays.sums, '{}') AS sums
+    FROM counts
+    LEFT JOIN arrays USING (company_id, worker_id, layout_id, bucket)
+  `);
+}
+
+/**
+ * Merges the minute aggregates of the batch into a rollup table of `seconds` wide
+ * buckets: counts and sums add up, mins and maxes take the extreme.
+ */
+async function mergeIntoRollup(transaction: Executor, table: string, seconds: number): Promise<void> {
+  const width = sql.raw(String(seconds));
+  const target = sql.raw(table);
+  const mergeArrays = (column: string, operation: string) =>
+    sql.raw(
+      `ARRAY(SELECT ${operation} FROM unnest(${table}.${column}, excluded.${column}) WITH ORDINALITY AS merged(old, new, position) ORDER BY position)`,
+    );
+
+  await transaction.execute(sql`
+    WITH minutes AS (
+      SELECT company_id, worker_id, layout_id, reports, task_reports, mins, maxs, sums,
+             to_timestamp(floor(extract(epoch FROM bucket) / ${width}) * ${width}) AS bucket
+      FROM refresh_batch
+    ),
+    counts AS (
+      SELECT company_id, worker_id, layout_id, bucket, sum(reports)::int AS reports, sum(task_reports)::int AS task_reports
+      FROM minutes
+      GROUP BY 1, 2, 3, 4
+    ),
+    positions AS (
+      SELECT company_id, worker_id, layout_id, bucket, part.position,
+             min(part.low_value) AS low_value, max(part.high_value) AS high_value, sum(part.total) AS total
+      FROM minutes
+      CROSS JOIN LATERAL unnest(minutes.mins, minutes.maxs, minutes.sums) WITH ORDINALITY AS part(low_value, high_value, total, position)
       GROUP BY 1, 2, 3, 4, 5
     ),
     arrays AS (
