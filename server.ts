@@ -40,9 +40,8 @@ async function main(): Promise<void> {
   await app.prepare();
 
   const server = createServer((request, response) => {
-    if (request.url?.startsWith('/api/')) {
-      prepareApiRequest(request, trustProxy);
-    }
+    // Every request: the caller's address header must be set by the server on any path.
+    prepareApiRequest(request, trustProxy);
     handle(request, response).catch((error: unknown) => {
       logger.error({ err: error, url: request.url }, 'request handler failed');
       if (!response.headersSent) {

@@ -1,4 +1,4 @@
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 
 import type { PGlite } from '@electric-sql/pglite';
@@ -41,6 +41,9 @@ export async function openDatabase(options: DatabaseOptions): Promise<DatabaseHa
 
     const client = postgres(options.url, {
       max: options.maxConnections ?? 10,
+      // A connection attempt that hangs fails fast (seconds), so that callers get a 503 to
+      // retry instead of waiting for the driver's default of 30 s.
+      connect_timeout: 3,
       onnotice: () => {},
       // Timestamps stay Date objects; numerics are converted in the query layer.
       connection: { application_name: 'fleet-workers' },
@@ -67,14 +70,69 @@ export async function openDatabase(options: DatabaseOptions): Promise<DatabaseHa
   const { drizzle } = await import('drizzle-orm/pglite');
   const { migrate } = await import('drizzle-orm/pglite/migrator');
 
+  let releaseLock = () => {};
   if (options.dataDir) {
     mkdirSync(options.dataDir, { recursive: true });
+    releaseLock = lockDataDir(options.dataDir);
   }
-  const client: PGlite = options.dataDir ? new PGliteClass(options.dataDir) : new PGliteClass();
-  const db = drizzle(client, { schema }) as unknown as Database;
-  await migrate(drizzle(client), { migrationsFolder: MIGRATIONS_FOLDER });
+  try {
+    const client: PGlite = options.dataDir ? new PGliteClass(options.dataDir) : new PGliteClass();
+    const db = drizzle(client, { schema }) as unknown as Database;
+    await migrate(drizzle(client), { migrationsFolder: MIGRATIONS_FOLDER });
 
-  return { db, kind: 'pglite', close: () => client.close() };
+    return {
+      db,
+      kind: 'pglite',
+      close: async () => {
+        await client.close();
+        releaseLock();
+      },
+    };
+  } catch (error) {
+    releaseLock();
+    throw error;
+  }
+}
+
+const LOCK_FILE = 'fleet-workers.lock';
+
+/**
+ * Claims a PGlite folder for this process: a second process on the same folder would
+ * corrupt it, so opening fails while another live process holds the lock file. A lock
+ * left by a process that no longer runs is taken over. Returns the release function.
+ */
+function lockDataDir(dataDir: string): () => void {
+  const lockPath = path.join(dataDir, LOCK_FILE);
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      writeFileSync(lockPath, String(process.pid), { flag: 'wx' });
+      return () => rmSync(lockPath, { force: true });
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') {
+        throw error;
+      }
+    }
+
+    const holder = Number(readFileSync(lockPath, 'utf8').trim());
+    if (Number.isInteger(holder) && holder > 0 && isProcessRunning(holder)) {
+      throw new Error(
+        `The data folder ${dataDir} is in use by process ${holder}: stop that service, or set WORKERS_DATA_DIR to another folder`,
+      );
+    }
+    rmSync(lockPath, { force: true });
+  }
+
+  throw new Error(`Could not lock the data folder ${dataDir}: remove ${lockPath} if no service uses it`);
+}
+
+function isProcessRunning(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    // EPERM: the process exists but belongs to another user.
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
 }
 
 /** Reads the database settings of the service from the environment. */

@@ -3,13 +3,14 @@ import { sql } from 'drizzle-orm';
 import { queryRows, type Database, type Executor } from './client';
 
 /**
- * Native time partitions of the tables that grow with time. Reports and per-minute
- * rollups are partitioned by day, hourly rollups by month, all in UTC. Partitions are
+ * Native time partitions of the tables that grow with time. Reports and per-minute and
+ * five-minute rollups are partitioned by day, hourly rollups by month, all in UTC. Partitions are
  * created on demand before rows go in, and retention drops whole partitions.
  */
 export const PARTITIONED_TABLES = {
   reports: 'day',
   rollups_minute: 'day',
+  rollups_five_minutes: 'day',
   rollups_hour: 'month',
 } as const;
 
@@ -143,12 +144,28 @@ export async function dropPartitionsBefore(
   table: PartitionedTable,
   cutoff: Date,
   executor: Executor = db,
+  keepUnrolled = false,
 ): Promise<string[]> {
   const expired = (await listPartitions(executor, table)).filter((partition) => partition.to.getTime() <= cutoff.getTime());
+  const dropped: string[] = [];
   for (const partition of expired) {
+    // A partition of reports that the rollups do not contain yet is kept until they do:
+    // dropping it would lose the only copy of those samples.
+    if (keepUnrolled) {
+      const [pending] = await queryRows<{ pending: boolean }>(
+        executor,
+        sql.raw(
+          `SELECT EXISTS (SELECT 1 FROM "${partition.name}" WHERE xid >= (SELECT watermark FROM rollup_state WHERE name = 'rollups')) AS pending`,
+        ),
+      );
+      if (pending?.pending) {
+        continue;
+      }
+    }
     await executor.execute(sql.raw(`DROP TABLE IF EXISTS "${partition.name}"`));
+    dropped.push(partition.name);
   }
   forgetPartitions(db);
 
-  return expired.map((partition) => partition.name);
+  return dropped;
 }

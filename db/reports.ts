@@ -43,16 +43,16 @@ export async function insertReports(db: Database, transaction: Executor, rows: r
   }
 
   const known = storedKeys(db);
-  const newLayouts = new Map<string, { companyId: string; id: number; series: number[] }>();
+  const newLayouts = new Map<string, { companyId: string; id: number; series: number[]; metrics: number[] }>();
   const newPairs = new Map<string, { companyId: string; workerId: string; layoutId: number }>();
   for (const row of rows) {
-    const { layoutId, series } = row.samples;
+    const { layoutId, series, metrics } = row.samples;
     if (layoutId === EMPTY_LAYOUT_ID) {
       continue;
     }
     const layoutKey = `layout\u0000${row.companyId}\u0000${layoutId}`;
     if (!known.has(layoutKey)) {
-      newLayouts.set(layoutKey, { companyId: row.companyId, id: layoutId, series });
+      newLayouts.set(layoutKey, { companyId: row.companyId, id: layoutId, series, metrics });
     }
     const pairKey = `pair\u0000${row.companyId}\u0000${row.workerId}\u0000${layoutId}`;
     if (!known.has(pairKey)) {
@@ -90,13 +90,13 @@ export function rememberLayouts(db: Database, keys: readonly string[]): void {
 }
 
 /**
- * Runs a write of reports after making sure their day partitions exist. When retention
- * in another instance dropped a partition this one still had cached, the write fails
- * with "no partition found". The partitions are then created again and the write is
- * retried once. `write` must be a whole transaction, so that a failed attempt stored nothing.
+ * Runs a write of reports, creating their day partitions when the write fails for lack
+ * of one, and then retrying it once. Partitions are created only for writes that get as
+ * far as the insert, so a rejected report (an unknown worker) creates none. The
+ * retention job creates today's and tomorrow's ahead, so live reports rarely retry.
+ * `write` must be a whole transaction, so that a failed attempt stored nothing.
  */
 export async function withReportPartitions<T>(db: Database, times: readonly Date[], write: () => Promise<T>): Promise<T> {
-  await ensurePartitions(db, 'reports', times);
   try {
     return await write();
   } catch (error) {

@@ -1,5 +1,7 @@
 import { sql } from 'drizzle-orm';
 
+import { SERIES_STRIDE } from '@/lib/stats/layout';
+
 import { queryRows, type Database, type Executor } from './client';
 import { ensurePartitions } from './partitions';
 
@@ -8,6 +10,7 @@ const REFRESH_LOCK_KEY = 7_261_002;
 
 const ROLLUPS = [
   { table: 'rollups_minute', seconds: 60 },
+  { table: 'rollups_five_minutes', seconds: 300 },
   { table: 'rollups_hour', seconds: 3600 },
 ] as const;
 
@@ -21,11 +24,12 @@ export interface RefreshResult {
 }
 
 /**
- * Aggregates the reports written since the last refresh into the per-minute and hourly
- * rollups, merging with the buckets already there. The work grows with the new reports,
+ * Aggregates the reports written since the last refresh into the per-minute,
+ * five-minute and hourly rollups, merging with the buckets already there. The work grows with the new reports,
  * not with the history: reports are found by their transaction id, from the previous
- * watermark up to the oldest transaction still running. Every transaction below that
- * bound has finished, so no report can still appear behind the new watermark.
+ * watermark up to the oldest transaction of this database still running. Every
+ * transaction below that bound has finished, so no report can still appear behind the
+ * new watermark.
  */
 export async function refreshRollups(db: Database): Promise<RefreshResult> {
   // Partitions are DDL, created before the refresh transaction for every bucket the new
@@ -37,8 +41,10 @@ export async function refreshRollups(db: Database): Promise<RefreshResult> {
         WHERE s.name = 'rollups' AND r.xid >= s.watermark`,
   );
   const times = days.map((row) => new Date(row.day));
-  await ensurePartitions(db, 'rollups_minute', times);
-  await ensurePartitions(db, 'rollups_hour', times);
+  const preparedDays = new Set(times.map((time) => time.getTime()));
+  for (const rollup of ROLLUPS) {
+    await ensurePartitions(db, rollup.table, times);
+  }
 
   return db.transaction(
     async (transaction) => {
@@ -50,19 +56,40 @@ export async function refreshRollups(db: Database): Promise<RefreshResult> {
         return { ran: false, reports: 0, watermark: '' };
       }
 
+      // The new bound is the oldest transaction of this snapshot still running, leaving
+      // out those running in other databases (they cannot write reports here), or the
+      // next transaction id when none is. Every report below it is visible now and no
+      // report can still appear there. A transaction that ended after the snapshot but
+      // before pg_stat_activity was read counts as running, which only delays it a round.
       const [bounds] = await queryRows<{ low: string; high: string }>(
         transaction,
-        sql`SELECT watermark::text AS low, pg_snapshot_xmin(pg_current_snapshot())::text AS high
+        sql`SELECT watermark::text AS low,
+                   coalesce(
+                     (SELECT min(running::text::numeric)::text
+                      FROM pg_snapshot_xip(pg_current_snapshot()) AS running
+                      WHERE NOT EXISTS (
+                        SELECT 1 FROM pg_stat_activity activity
+                        WHERE activity.backend_xid = running::xid
+                          AND activity.datname IS DISTINCT FROM current_database())),
+                     pg_snapshot_xmax(pg_current_snapshot())::text) AS high
             FROM rollup_state WHERE name = 'rollups' FOR UPDATE`,
       );
       if (!bounds || BigInt(bounds.high) <= BigInt(bounds.low)) {
         return { ran: true, reports: 0, watermark: bounds?.low ?? '0' };
       }
 
-      const [counted] = await queryRows<{ reports: number | string }>(
+      // A report of a new day may have committed after the days were listed. Its rollup
+      // partitions do not exist yet, so this round stops and the next one creates them.
+      const batchDays = await queryRows<{ day: Date | string; reports: number | string }>(
         transaction,
-        sql`SELECT count(*) AS reports FROM reports WHERE xid >= ${bounds.low}::xid8 AND xid < ${bounds.high}::xid8`,
+        sql`SELECT date_trunc('day', time, 'UTC') AS day, count(*) AS reports
+            FROM reports WHERE xid >= ${bounds.low}::xid8 AND xid < ${bounds.high}::xid8
+            GROUP BY 1`,
       );
+      if (batchDays.some((row) => !preparedDays.has(new Date(row.day).getTime()))) {
+        return { ran: true, reports: 0, watermark: bounds.low };
+      }
+      const counted = { reports: batchDays.reduce((total, row) => total + Number(row.reports), 0) };
       await aggregateBatch(transaction, bounds.low, bounds.high);
       for (const rollup of ROLLUPS) {
         await mergeIntoRollup(transaction, rollup.table, rollup.seconds);
@@ -96,11 +123,15 @@ async function aggregateBatch(transaction: Executor, low: string, high: string):
       FROM batch
       GROUP BY 1, 2, 3, 4
     ),
-    positions AS (
-      SELECT company_id, worker_id, layout_id, bucket, sample.position,
-             min(sample.value) AS low_value, max(sample.value) AS high_value,
-             sum(sample.value::text::numeric) AS total
+    samples AS (
+      SELECT company_id, worker_id, layout_id, bucket, sample.position, sample.value,
+             sample.value::text::numeric AS exact_value
       FROM batch CROSS JOIN LATERAL unnest(batch."values") WITH ORDINALITY AS sample(value, position)
+    ),
+    positions AS (
+      SELECT company_id, worker_id, layout_id, bucket, position,
+             min(value) AS low_value, max(value) AS high_value, sum(exact_value) AS total, count(*)::int AS samples
+      FROM samples
       GROUP BY 1, 2, 3, 4, 5
     ),
     arrays AS (
@@ -110,11 +141,31 @@ async function aggregateBatch(transaction: Executor, low: string, high: string):
              array_agg(total ORDER BY position) AS sums
       FROM positions
       GROUP BY 1, 2, 3, 4
+    ),
+    metrics AS (
+      SELECT positions.company_id, positions.worker_id, positions.layout_id, positions.bucket,
+             layouts.series[positions.position] / ${SERIES_STRIDE} AS metric,
+             min(low_value) AS low_value, max(high_value) AS high_value, sum(total) AS total, sum(samples)::int AS samples
+      FROM positions
+      JOIN layouts ON layouts.company_id = positions.company_id AND layouts.id = positions.layout_id
+      GROUP BY 1, 2, 3, 4, 5
+    ),
+    metric_arrays AS (
+      SELECT company_id, worker_id, layout_id, bucket,
+             array_agg(low_value ORDER BY metric) AS metric_mins,
+             array_agg(high_value ORDER BY metric) AS metric_maxs,
+             array_agg(total ORDER BY metric) AS metric_sums,
+             array_agg(samples ORDER BY metric) AS metric_counts
+      FROM metrics
+      GROUP BY 1, 2, 3, 4
     )
     SELECT counts.company_id, counts.worker_id, counts.layout_id, counts.bucket, counts.reports, counts.task_reports,
-           coalesce(arrays.mins, '{}') AS mins, coalesce(arrays.maxs, '{}') AS maxs, coalesce(arrays.sums, '{}') AS sums
+           coalesce(arrays.mins, '{}') AS mins, coalesce(arrays.maxs, '{}') AS maxs, coalesce(arrays.sums, '{}') AS sums,
+           coalesce(metric_arrays.metric_mins, '{}') AS metric_mins, coalesce(metric_arrays.metric_maxs, '{}') AS metric_maxs,
+           coalesce(metric_arrays.metric_sums, '{}') AS metric_sums, coalesce(metric_arrays.metric_counts, '{}') AS metric_counts
     FROM counts
     LEFT JOIN arrays USING (company_id, worker_id, layout_id, bucket)
+    LEFT JOIN metric_arrays USING (company_id, worker_id, layout_id, bucket)
   `);
 }
 
@@ -132,7 +183,8 @@ async function mergeIntoRollup(transaction: Executor, table: string, seconds: nu
 
   await transaction.execute(sql`
     WITH minutes AS (
-      SELECT company_id, worker_id, layout_id, reports, task_reports, mins, maxs, sums,
+      SELECT company_id, worker_id, layout_id, reports, task_reports,
+             mins, maxs, sums, metric_mins, metric_maxs, metric_sums, metric_counts,
              to_timestamp(floor(extract(epoch FROM bucket) / ${width}) * ${width}) AS bucket
       FROM refresh_batch
     ),
@@ -155,17 +207,43 @@ async function mergeIntoRollup(transaction: Executor, table: string, seconds: nu
              array_agg(total ORDER BY position) AS sums
       FROM positions
       GROUP BY 1, 2, 3, 4
+    ),
+    metrics AS (
+      SELECT company_id, worker_id, layout_id, bucket, part.slot,
+             min(part.low_value) AS low_value, max(part.high_value) AS high_value,
+             sum(part.total) AS total, sum(part.samples)::int AS samples
+      FROM minutes
+      CROSS JOIN LATERAL unnest(minutes.metric_mins, minutes.metric_maxs, minutes.metric_sums, minutes.metric_counts)
+        WITH ORDINALITY AS part(low_value, high_value, total, samples, slot)
+      GROUP BY 1, 2, 3, 4, 5
+    ),
+    metric_arrays AS (
+      SELECT company_id, worker_id, layout_id, bucket,
+             array_agg(low_value ORDER BY slot) AS metric_mins,
+             array_agg(high_value ORDER BY slot) AS metric_maxs,
+             array_agg(total ORDER BY slot) AS metric_sums,
+             array_agg(samples ORDER BY slot) AS metric_counts
+      FROM metrics
+      GROUP BY 1, 2, 3, 4
     )
-    INSERT INTO ${target} (company_id, worker_id, layout_id, bucket, reports, task_reports, mins, maxs, sums)
+    INSERT INTO ${target} (company_id, worker_id, layout_id, bucket, reports, task_reports, mins, maxs, sums,
+                           metric_mins, metric_maxs, metric_sums, metric_counts)
     SELECT counts.company_id, counts.worker_id, counts.layout_id, counts.bucket, counts.reports, counts.task_reports,
-           coalesce(arrays.mins, '{}'), coalesce(arrays.maxs, '{}'), coalesce(arrays.sums, '{}')
+           coalesce(arrays.mins, '{}'), coalesce(arrays.maxs, '{}'), coalesce(arrays.sums, '{}'),
+           coalesce(metric_arrays.metric_mins, '{}'), coalesce(metric_arrays.metric_maxs, '{}'),
+           coalesce(metric_arrays.metric_sums, '{}'), coalesce(metric_arrays.metric_counts, '{}')
     FROM counts
     LEFT JOIN arrays USING (company_id, worker_id, layout_id, bucket)
+    LEFT JOIN metric_arrays USING (company_id, worker_id, layout_id, bucket)
     ON CONFLICT (company_id, worker_id, layout_id, bucket) DO UPDATE SET
       reports = ${target}.reports + excluded.reports,
       task_reports = ${target}.task_reports + excluded.task_reports,
       mins = ${mergeArrays('mins', 'least(old, new)')},
       maxs = ${mergeArrays('maxs', 'greatest(old, new)')},
-      sums = ${mergeArrays('sums', 'old + new')}
+      sums = ${mergeArrays('sums', 'old + new')},
+      metric_mins = ${mergeArrays('metric_mins', 'least(old, new)')},
+      metric_maxs = ${mergeArrays('metric_maxs', 'greatest(old, new)')},
+      metric_sums = ${mergeArrays('metric_sums', 'old + new')},
+      metric_counts = ${mergeArrays('metric_counts', 'old + new')}
   `);
 }

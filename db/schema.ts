@@ -93,7 +93,9 @@ export const reports = pgTable(
   },
   (table) => [
     index('reports_company_worker_time_idx').on(table.companyId, table.workerId, table.time),
+    // The refresh finds new reports by xid alone; queries find a company's tail by both.
     index('reports_xid_idx').on(table.xid),
+    index('reports_company_xid_idx').on(table.companyId, table.xid),
   ],
 );
 
@@ -108,6 +110,8 @@ export const layouts = pgTable(
     companyId: text('company_id').notNull(),
     id: bigint('id', { mode: 'number' }).notNull(),
     series: smallint('series').array().notNull(),
+    /** The distinct metric indexes of `series`, ascending: the slots of a rollup's per-metric totals. */
+    metrics: smallint('metrics').array().notNull(),
   },
   (table) => [primaryKey({ columns: [table.companyId, table.id] })],
 );
@@ -125,8 +129,8 @@ export const workerLayouts = pgTable(
 
 /**
  * Materialised rollups of reports per worker, layout and bucket: the number of reports
- * (and of reports naming a task), and per position of the layout the min, max and sum of
- * the samples. Sums are numeric over each float4's shortest decimal text, so that
+ * (and of reports naming a task), and per position of the layout and per metric the min,
+ * max and sum of the samples. Sums are numeric over each float4's shortest decimal text, so that
  * averages from rollups equal averages from raw samples exactly.
  */
 function rollupTable(name: string) {
@@ -142,6 +146,13 @@ function rollupTable(name: string) {
       mins: real('mins').array().notNull(),
       maxs: real('maxs').array().notNull(),
       sums: numeric('sums').array().notNull(),
+      // Per metric of the layout (its `metrics` order), over every variant: what queries
+      // that do not split by variant read, without expanding every position.
+      metricMins: real('metric_mins').array().notNull(),
+      metricMaxs: real('metric_maxs').array().notNull(),
+      metricSums: numeric('metric_sums').array().notNull(),
+      /** Samples per metric: reports times the metric's positions in the layout. */
+      metricCounts: integer('metric_counts').array().notNull(),
     },
     (table) => [
       primaryKey({ columns: [table.companyId, table.workerId, table.layoutId, table.bucket] }),
@@ -152,6 +163,9 @@ function rollupTable(name: string) {
 
 /** Rollups per minute, partitioned by day on `bucket`. */
 export const rollupsMinute = rollupTable('rollups_minute');
+
+/** Rollups per five minutes, partitioned by day on `bucket`. */
+export const rollupsFiveMinutes = rollupTable('rollups_five_minutes');
 
 /** Rollups per hour, partitioned by month on `bucket`. */
 export const rollupsHour = rollupTable('rollups_hour');

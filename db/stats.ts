@@ -1,9 +1,11 @@
 import { sql, type SQL } from 'drizzle-orm';
 
 import { SERIES_STRIDE } from '@/lib/stats/layout';
-import type { Segment } from '@/lib/stats/plan';
+import { ROLLUP_WIDTHS, type Segment } from '@/lib/stats/plan';
 
 import { queryRows, type Database, type Executor } from './client';
+
+const ROLLUP_SOURCES = ROLLUP_WIDTHS.map((width) => width.source);
 
 /** Returns the distinct metric indexes (into METRIC_KEYS) the given workers reported (all when none given). */
 export async function selectMetricIndexes(
@@ -54,10 +56,11 @@ function bucketStart(column: SQL, interval: number): SQL {
   return sql`(floor(extract(epoch FROM ${column}) / ${seconds}) * ${seconds})::float8`;
 }
 
+/** Bounds a timestamp column to a segment, to the microsecond as PostgreSQL stores time. */
 function timeRange(column: SQL, segment: Segment): SQL {
   const upper = segment.toInclusive ? sql`<=` : sql`<`;
 
-  return sql`(${column} >= ${new Date(segment.from * 1000).toISOString()}::timestamptz AND ${column} ${upper} ${new Date(segment.to * 1000).toISOString()}::timestamptz)`;
+  return sql`(${column} >= to_timestamp(${segment.from}::float8) AND ${column} ${upper} to_timestamp(${segment.to}::float8))`;
 }
 
 function anyOf(conditions: SQL[]): SQL {
@@ -75,20 +78,23 @@ export async function selectWatermark(db: Executor): Promise<string> {
 }
 
 /**
- * Raw reports that a query must read: all reports in raw segments, and in rollup
- * segments the reports newer than the watermark (not yet in the rollups).
+ * Conditions on raw reports: `raw` selects every report in the raw segments, `tail` the
+ * reports of the rollup segments that are newer than the watermark (not yet in the
+ * rollups). The two are disjoint, because segments do not overlap. The tail is found
+ * through the index on `xid`, so its cost grows with the reports since the last refresh.
  */
-function rawReportsCondition(segments: Segment[], watermark: string): SQL {
+function rawReportConditions(segments: Segment[], watermark: string): SQL[] {
   const raw = segments.filter((segment) => segment.source === 'raw').map((segment) => timeRange(sql`r.time`, segment));
-  const tail = segments
-    .filter((segment) => segment.source !== 'raw')
-    .map((segment) => timeRange(sql`r.time`, segment));
-  const conditions = [...raw];
+  const tail = segments.filter((segment) => segment.source !== 'raw').map((segment) => timeRange(sql`r.time`, segment));
+  const conditions: SQL[] = [];
+  if (raw.length > 0) {
+    conditions.push(anyOf(raw));
+  }
   if (tail.length > 0) {
-    conditions.push(sql`(r.xid >= ${watermark}::xid8 AND ${anyOf(tail)})`);
+    conditions.push(sql`r.xid >= ${watermark}::xid8 AND ${anyOf(tail)}`);
   }
 
-  return anyOf(conditions);
+  return conditions;
 }
 
 /**
@@ -108,34 +114,61 @@ export async function selectStatsBuckets(db: Database, query: StatsQuery): Promi
   return db.transaction(
     async (transaction) => {
       const watermark = await selectWatermark(transaction);
+      // Grouping a week of buckets for a hundred workers sorts tens of MB; the default
+      // 4 MB would spill it to disk.
+      await transaction.execute(sql`SET LOCAL work_mem = '64MB'`);
 
-      const parts: SQL[] = [
-        sql`SELECT r.worker_id, u.code, ${bucketStart(sql`r.time`, interval)} AS bucket,
-                   min(u.value) AS mn, max(u.value) AS mx, sum(u.value::text::numeric) AS sm, count(*) AS cnt
-            FROM reports r
-            JOIN layouts l ON l.company_id = r.company_id AND l.id = r.layout_id
-            CROSS JOIN LATERAL unnest(l.series, r.values) AS u(code, value)
-            WHERE r.company_id = ${query.companyId} ${workerCondition('r')}
-              AND ${rawReportsCondition(query.segments, watermark)}
-              AND ${metricCondition}
-            GROUP BY 1, 2, 3`,
-      ];
-      for (const source of ['minute', 'hour'] as const) {
+      const parts: SQL[] = rawReportConditions(query.segments, watermark).map(
+        (condition) =>
+          sql`SELECT r.worker_id, u.code, ${bucketStart(sql`r.time`, interval)} AS bucket,
+                     min(u.value) AS mn, max(u.value) AS mx, sum(u.value::text::numeric) AS sm, count(*) AS cnt
+              FROM reports r
+              JOIN layouts l ON l.company_id = r.company_id AND l.id = r.layout_id
+              CROSS JOIN LATERAL unnest(l.series, r.values) AS u(code, value)
+              WHERE r.company_id = ${query.companyId} ${workerCondition('r')}
+                AND ${condition}
+                AND ${metricCondition}
+              GROUP BY 1, 2, 3`,
+      );
+      for (const source of ROLLUP_SOURCES) {
         const ranges = query.segments
           .filter((segment) => segment.source === source)
           .map((segment) => timeRange(sql`ro.bucket`, segment));
         if (ranges.length === 0) {
           continue;
         }
-        parts.push(sql`SELECT ro.worker_id, u.code, ${bucketStart(sql`ro.bucket`, interval)} AS bucket,
-                              min(u.mn) AS mn, max(u.mx) AS mx, sum(u.sm) AS sm, sum(ro.reports) AS cnt
-                       FROM ${sql.raw(`rollups_${source}`)} ro
-                       JOIN layouts l ON l.company_id = ro.company_id AND l.id = ro.layout_id
-                       CROSS JOIN LATERAL unnest(l.series, ro.mins, ro.maxs, ro.sums) AS u(code, mn, mx, sm)
-                       WHERE ro.company_id = ${query.companyId} ${workerCondition('ro')}
-                         AND ${anyOf(ranges)}
-                         AND ${metricCondition}
-                       GROUP BY 1, 2, 3`);
+        const table = sql.raw(`rollups_${source}`);
+        const rollupCondition = sql`ro.company_id = ${query.companyId} ${workerCondition('ro')} AND ${anyOf(ranges)}`;
+
+        // Split by variant: one partial per position of the layout, each counting one
+        // sample per report. Otherwise the per-metric totals, which count their samples.
+        parts.push(
+          query.splitByVariant
+            ? sql`SELECT ro.worker_id, u.code, ${bucketStart(sql`ro.bucket`, interval)} AS bucket,
+                         min(u.mn) AS mn, max(u.mx) AS mx, sum(u.sm) AS sm, sum(ro.reports) AS cnt
+                  FROM ${table} ro
+                  JOIN layouts l ON l.company_id = ro.company_id AND l.id = ro.layout_id
+                  CROSS JOIN LATERAL unnest(l.series, ro.mins, ro.maxs, ro.sums) AS u(code, mn, mx, sm)
+                  WHERE ${rollupCondition} AND ${metricCondition}
+                  GROUP BY 1, 2, 3`
+            : // One row per rollup row and metric, not grouped here: the outer query groups
+              // once, and a worker usually has one layout, so grouping here would not merge rows.
+              sql`SELECT ro.worker_id, wanted.metric * ${SERIES_STRIDE} AS code,
+                         ${bucketStart(sql`ro.bucket`, interval)} AS bucket,
+                         ro.metric_mins[wanted.slot] AS mn, ro.metric_maxs[wanted.slot] AS mx,
+                         ro.metric_sums[wanted.slot] AS sm, ro.metric_counts[wanted.slot]::bigint AS cnt
+                  FROM ${table} ro
+                  JOIN layouts l ON l.company_id = ro.company_id AND l.id = ro.layout_id
+                  CROSS JOIN LATERAL (
+                    SELECT requested.metric, array_position(l.metrics, requested.metric::smallint) AS slot
+                    FROM unnest(${intArray(query.metricIndexes)}) AS requested(metric)
+                  ) AS wanted
+                  WHERE ${rollupCondition} AND wanted.slot IS NOT NULL`,
+        );
+      }
+
+      if (parts.length === 0) {
+        return [];
       }
 
       const rows = await queryRows<{
@@ -192,13 +225,14 @@ export async function selectActivityBuckets(
     async (transaction) => {
       const watermark = await selectWatermark(transaction);
 
-      const parts: SQL[] = [
-        sql`SELECT r.worker_id, ${bucketStart(sql`r.time`, query.interval)} AS bucket, bool_or(r.task_id IS NOT NULL) AS active
-            FROM reports r
-            WHERE r.company_id = ${query.companyId} AND ${rawReportsCondition(query.segments, watermark)}
-            GROUP BY 1, 2`,
-      ];
-      for (const source of ['minute', 'hour'] as const) {
+      const parts: SQL[] = rawReportConditions(query.segments, watermark).map(
+        (condition) =>
+          sql`SELECT r.worker_id, ${bucketStart(sql`r.time`, query.interval)} AS bucket, bool_or(r.task_id IS NOT NULL) AS active
+              FROM reports r
+              WHERE r.company_id = ${query.companyId} AND ${condition}
+              GROUP BY 1, 2`,
+      );
+      for (const source of ROLLUP_SOURCES) {
         const ranges = query.segments
           .filter((segment) => segment.source === source)
           .map((segment) => timeRange(sql`ro.bucket`, segment));
@@ -209,6 +243,10 @@ export async function selectActivityBuckets(
                        FROM ${sql.raw(`rollups_${source}`)} ro
                        WHERE ro.company_id = ${query.companyId} AND ${anyOf(ranges)}
                        GROUP BY 1, 2`);
+      }
+
+      if (parts.length === 0) {
+        return [];
       }
 
       const rows = await queryRows<{ bucket: number | string; total: number | string; active: number | string }>(

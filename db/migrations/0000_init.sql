@@ -8,6 +8,7 @@ CREATE TABLE "layouts" (
 	"company_id" text NOT NULL,
 	"id" bigint NOT NULL,
 	"series" smallint[] NOT NULL,
+	"metrics" smallint[] NOT NULL,
 	CONSTRAINT "layouts_company_id_id_pk" PRIMARY KEY("company_id","id")
 );
 --> statement-breakpoint
@@ -27,6 +28,23 @@ CREATE TABLE "rollup_state" (
 	"refreshed_at" timestamp with time zone
 );
 --> statement-breakpoint
+CREATE TABLE "rollups_five_minutes" (
+	"company_id" text NOT NULL,
+	"worker_id" text NOT NULL,
+	"layout_id" bigint NOT NULL,
+	"bucket" timestamp with time zone NOT NULL,
+	"reports" integer NOT NULL,
+	"task_reports" integer NOT NULL,
+	"mins" real[] NOT NULL,
+	"maxs" real[] NOT NULL,
+	"sums" numeric[] NOT NULL,
+	"metric_mins" real[] NOT NULL,
+	"metric_maxs" real[] NOT NULL,
+	"metric_sums" numeric[] NOT NULL,
+	"metric_counts" integer[] NOT NULL,
+	CONSTRAINT "rollups_five_minutes_company_id_worker_id_layout_id_bucket_pk" PRIMARY KEY("company_id","worker_id","layout_id","bucket")
+) PARTITION BY RANGE ("bucket");
+--> statement-breakpoint
 CREATE TABLE "rollups_hour" (
 	"company_id" text NOT NULL,
 	"worker_id" text NOT NULL,
@@ -37,6 +55,10 @@ CREATE TABLE "rollups_hour" (
 	"mins" real[] NOT NULL,
 	"maxs" real[] NOT NULL,
 	"sums" numeric[] NOT NULL,
+	"metric_mins" real[] NOT NULL,
+	"metric_maxs" real[] NOT NULL,
+	"metric_sums" numeric[] NOT NULL,
+	"metric_counts" integer[] NOT NULL,
 	CONSTRAINT "rollups_hour_company_id_worker_id_layout_id_bucket_pk" PRIMARY KEY("company_id","worker_id","layout_id","bucket")
 ) PARTITION BY RANGE ("bucket");
 --> statement-breakpoint
@@ -50,6 +72,10 @@ CREATE TABLE "rollups_minute" (
 	"mins" real[] NOT NULL,
 	"maxs" real[] NOT NULL,
 	"sums" numeric[] NOT NULL,
+	"metric_mins" real[] NOT NULL,
+	"metric_maxs" real[] NOT NULL,
+	"metric_sums" numeric[] NOT NULL,
+	"metric_counts" integer[] NOT NULL,
 	CONSTRAINT "rollups_minute_company_id_worker_id_layout_id_bucket_pk" PRIMARY KEY("company_id","worker_id","layout_id","bucket")
 ) PARTITION BY RANGE ("bucket");
 --> statement-breakpoint
@@ -90,6 +116,8 @@ CREATE TABLE "workers" (
 ALTER TABLE "users" ADD CONSTRAINT "users_company_id_companies_id_fk" FOREIGN KEY ("company_id") REFERENCES "public"."companies"("id") ON DELETE no action ON UPDATE no action;--> statement-breakpoint
 CREATE INDEX "reports_company_worker_time_idx" ON "reports" USING btree ("company_id","worker_id","time");--> statement-breakpoint
 CREATE INDEX "reports_xid_idx" ON "reports" USING btree ("xid");--> statement-breakpoint
+CREATE INDEX "reports_company_xid_idx" ON "reports" USING btree ("company_id","xid");--> statement-breakpoint
+CREATE INDEX "rollups_five_minutes_company_bucket_idx" ON "rollups_five_minutes" USING btree ("company_id","bucket");--> statement-breakpoint
 CREATE INDEX "rollups_hour_company_bucket_idx" ON "rollups_hour" USING btree ("company_id","bucket");--> statement-breakpoint
 CREATE INDEX "rollups_minute_company_bucket_idx" ON "rollups_minute" USING btree ("company_id","bucket");--> statement-breakpoint
 CREATE INDEX "workers_company_expires_idx" ON "workers" USING btree ("company_id","expires_at");--> statement-breakpoint

@@ -15,16 +15,40 @@ export class ApiError extends Error {
   }
 }
 
+function jsonReplacer(_key: string, value: unknown): unknown {
+  return typeof value === 'number' && !Number.isFinite(value) ? String(value) : value;
+}
+
 /** Renders a request value for an error message, cut to a readable length. */
 export function describeValue(value: unknown): string {
   let text: string;
   try {
-    text = value === undefined ? 'undefined' : JSON.stringify(value);
+    // JSON writes Infinity (from a number like 1e400) as null, which would hide the value.
+    text = value === undefined ? 'undefined' : JSON.stringify(value, jsonReplacer);
   } catch {
-    text = String(value);
+    // Only a value nested too deeply to print gets here.
+    text = Array.isArray(value) ? '[...]' : '{...}';
   }
 
   return text.length > 200 ? `${text.slice(0, 200)}...` : text;
+}
+
+/**
+ * Returns the offending value as error_data carries it: the value itself when it prints
+ * as short JSON, else its description cut to length, so that no request value can make
+ * the error response large or impossible to serialise.
+ */
+function errorDataValue(value: unknown): unknown {
+  if (typeof value === 'number' && !Number.isFinite(value)) {
+    return String(value);
+  }
+  if (value === null || typeof value !== 'object') {
+    return value;
+  }
+
+  const text = describeValue(value);
+
+  return text.endsWith('...') || text === '[...]' || text === '{...}' ? text : value;
 }
 
 export const apiErrors = {
@@ -55,7 +79,7 @@ export const apiErrors = {
       400,
       12,
       `Validation error: invalid value ${describeValue(value)} for field '${field}': ${reason}`,
-      { field, value },
+      { field, value: errorDataValue(value) },
     ),
   fieldsValue: (fields: Record<string, unknown>, reason: string) =>
     new ApiError(400, 16, `Invalid value for fields: ${reason}`, fields),

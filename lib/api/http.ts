@@ -40,13 +40,27 @@ export function prepareApiRequest(request: IncomingMessage, trustProxy: boolean)
   request.headers[CLIENT_IP_HEADER] = clientAddress(request, trustProxy);
   delete request.headers[ORIGINAL_METHOD_HEADER];
 
+  // Dot segments are resolved here as the router resolves them, so `/./api/...` is the API too.
+  const pathname = new URL(request.url ?? '/', 'http://localhost').pathname;
+  if (pathname !== '/api' && !pathname.startsWith('/api/')) {
+    return;
+  }
+
+  const method = request.method ?? 'GET';
   const hasBody =
     request.headers['transfer-encoding'] !== undefined || Number(request.headers['content-length'] ?? 0) > 0;
-  if ((request.method === 'GET' || request.method === 'HEAD') && hasBody) {
-    request.headers[ORIGINAL_METHOD_HEADER] = request.method;
+  const getWithBody = (method === 'GET' || method === 'HEAD') && hasBody;
+  // Methods the route does not export (PROPFIND, ...) reach the dispatcher, which answers
+  // 405 with the envelope.
+  const unrouted = !ROUTED_METHODS.has(method);
+  if (getWithBody || unrouted) {
+    request.headers[ORIGINAL_METHOD_HEADER] = method;
     request.method = 'POST';
   }
 }
+
+// Methods the API route exports; HEAD and OPTIONS are answered by Next.js itself.
+const ROUTED_METHODS = new Set(['GET', 'POST', 'PUT', 'DELETE', 'PATCH', 'HEAD', 'OPTIONS']);
 
 const serviceDependencies: ApiDependencies = {
   database: async () => (await getServiceDatabase()).db,

@@ -35,13 +35,15 @@ export async function readBody(
 
 /** Parses a JSON body into an object; an empty or blank body means `{}`. */
 export function parseBody(text: string): Record<string, unknown> {
-  if (text.trim() === '') {
+  // A UTF-8 byte order mark is allowed before the JSON, as Python's json.loads allows it.
+  const json = text.startsWith('\uFEFF') ? text.slice(1) : text;
+  if (json.trim() === '') {
     return {};
   }
 
   let parsed: unknown;
   try {
-    parsed = JSON.parse(text);
+    parsed = JSON.parse(json);
   } catch (error) {
     throw apiErrors.invalidBody(`is not valid JSON (${(error as Error).message})`);
   }
@@ -152,11 +154,11 @@ export function mergeQuery(
 
   for (const name of new Set(params.keys())) {
     const values = params.getAll(name);
-    const field = shape[name];
-    if (!field) {
-      merged[name] = values.length > 1 ? values : values[0];
+    if (!Object.hasOwn(shape, name)) {
+      // Unknown parameters are ignored like unknown fields.
       continue;
     }
+    const field = shape[name];
 
     const type = fieldType(field);
     if (type.array) {
@@ -182,32 +184,54 @@ export function removeNullFields(body: Record<string, unknown>, schema: z.ZodObj
   const shape = schema.shape as Record<string, z.ZodType>;
   const result: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(body)) {
-    if (value === null && shape[key]?.safeParse(null).success) {
+    // Unknown fields are ignored, so they are not walked at all (they may nest deeply).
+    // `__proto__` is never a field: assigning it would replace the prototype.
+    if (!Object.hasOwn(shape, key)) {
+      continue;
+    }
+    if (value === null && shape[key].safeParse(null).success) {
       result[key] = null;
     } else if (value !== null) {
-      result[key] = stripNulls(value);
+      result[key] = stripNulls(value, key, 0);
     }
   }
 
   return result;
 }
 
-/** Removes object keys whose value is null, at every depth. */
-function stripNulls(value: unknown): unknown {
-  if (Array.isArray(value)) {
-    return value.map(stripNulls);
-  }
-  if (value !== null && typeof value === 'object') {
-    const result: Record<string, unknown> = {};
-    for (const [key, item] of Object.entries(value)) {
-      if (item !== null) {
-        result[key] = stripNulls(item);
-      }
+/**
+ * Deepest nesting walked inside a known field. No field of the API nests this deep, so
+ * a deeper value is left as it is and validation rejects it.
+ */
+const MAX_WALKED_DEPTH = 16;
+
+/**
+ * Removes object keys whose value is null, at every depth, and rejects strings that
+ * PostgreSQL text cannot store: U+0000 and lone UTF-16 surrogates, which JSON escapes
+ * can carry but UTF-8 cannot encode.
+ */
+function stripNulls(value: unknown, path: string, depth: number): unknown {
+  if (typeof value === 'string') {
+    if (value.includes('\u0000') || !value.isWellFormed()) {
+      throw apiErrors.validation(path, value, 'must not contain U+0000 or unpaired surrogate characters');
     }
-    return result;
+    return value;
+  }
+  if (depth >= MAX_WALKED_DEPTH || value === null || typeof value !== 'object') {
+    return value;
+  }
+  if (Array.isArray(value)) {
+    return value.map((item, index) => stripNulls(item, `${path}.${index}`, depth + 1));
   }
 
-  return value;
+  const result: Record<string, unknown> = {};
+  for (const [key, item] of Object.entries(value)) {
+    if (item !== null && key !== '__proto__') {
+      result[key] = stripNulls(item, `${path}.${key}`, depth + 1);
+    }
+  }
+
+  return result;
 }
 
 function formatPath(path: PropertyKey[]): string {

@@ -5,7 +5,7 @@ export const NEWEST_VERSION = '2.30';
 
 export type Version = readonly [major: number, minor: number];
 
-const VERSION_PATTERN = /^(\d{1,4})\.(\d{1,4})$/;
+const VERSION_PATTERN = /^(\d{1,9})\.(\d{1,9})$/;
 
 /** Parses "2.30" into [2, 30], raising 400/2 for anything else. */
 export function parseVersion(text: string): Version {

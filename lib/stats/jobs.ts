@@ -20,7 +20,7 @@ export const jobSettingsSchema = z.object({
   WORKERS_RETENTION_CHECK_SECONDS: z.coerce.number().positive().default(3600),
   /** Days raw reports are kept. */
   WORKERS_RETENTION_RAW_DAYS: z.coerce.number().positive().default(7),
-  /** Days per-minute rollups are kept. */
+  /** Days per-minute and five-minute rollups are kept. */
   WORKERS_RETENTION_MINUTE_DAYS: z.coerce.number().positive().default(30),
   /** Days hourly rollups are kept. */
   WORKERS_RETENTION_HOUR_DAYS: z.coerce.number().positive().default(400),
@@ -53,11 +53,13 @@ export async function applyRetention(db: Database, now: Date, settings: JobSetti
   const upcoming = [now, new Date(now.getTime() + DAY_MS)];
   await ensurePartitions(db, 'reports', upcoming);
   await ensurePartitions(db, 'rollups_minute', upcoming);
+  await ensurePartitions(db, 'rollups_five_minutes', upcoming);
   await ensurePartitions(db, 'rollups_hour', upcoming);
 
   const retentionDays: Record<PartitionedTable, number> = {
     reports: settings.WORKERS_RETENTION_RAW_DAYS,
     rollups_minute: settings.WORKERS_RETENTION_MINUTE_DAYS,
+    rollups_five_minutes: settings.WORKERS_RETENTION_MINUTE_DAYS,
     rollups_hour: settings.WORKERS_RETENTION_HOUR_DAYS,
   };
 
@@ -73,7 +75,7 @@ export async function applyRetention(db: Database, now: Date, settings: JobSetti
     const dropped: string[] = [];
     for (const [table, days] of Object.entries(retentionDays) as [PartitionedTable, number][]) {
       const cutoff = new Date(now.getTime() - days * DAY_MS);
-      dropped.push(...(await dropPartitionsBefore(db, table, cutoff, transaction)));
+      dropped.push(...(await dropPartitionsBefore(db, table, cutoff, transaction, table === 'reports')));
     }
 
     return { ran: true, dropped };

@@ -16,6 +16,8 @@ export const EMPTY_LAYOUT_ID = 0;
 export interface EncodedSamples {
   layoutId: number;
   series: number[];
+  /** The distinct metric indexes of `series`, ascending. */
+  metrics: number[];
   values: number[];
 }
 
@@ -67,7 +69,9 @@ export function encodeSamples(stats: MachineStats | undefined): EncodedSamples {
     });
   });
 
-  return { layoutId: layoutId(series), series, values };
+  const metrics = [...new Set(series.map((code) => Math.floor(code / SERIES_STRIDE)))];
+
+  return { layoutId: layoutId(series), series, metrics, values };
 }
 
 /** Decodes a series code into its metric key and variant (`total`, "0", "1", ...). */

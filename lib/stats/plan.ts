@@ -8,7 +8,7 @@
  * `to`, because samples at exactly `to` count.
  */
 
-export type SegmentSource = 'raw' | 'minute' | 'hour';
+export type SegmentSource = 'raw' | 'minute' | 'five_minutes' | 'hour';
 
 export interface Segment {
   source: SegmentSource;
@@ -22,6 +22,7 @@ export interface Segment {
 /** The rollup widths in seconds, coarsest first. */
 export const ROLLUP_WIDTHS: ReadonlyArray<{ source: Exclude<SegmentSource, 'raw'>; seconds: number }> = [
   { source: 'hour', seconds: 3600 },
+  { source: 'five_minutes', seconds: 300 },
   { source: 'minute', seconds: 60 },
 ];
 

@@ -67,7 +67,7 @@ export function useApiServer(target: TestTarget, options: { trustProxy?: boolean
     clock.set(START);
 
     const db = running().database.db;
-    await db.execute(sql`TRUNCATE workers, reports, layouts, worker_layouts, rollups_minute, rollups_hour`);
+    await db.execute(sql`TRUNCATE workers, reports, layouts, worker_layouts, rollups_minute, rollups_five_minutes, rollups_hour`);
     await db.execute(sql`UPDATE rollup_state SET watermark = '0', refreshed_at = NULL`);
     // The service caches which layouts are stored; the truncation above emptied them.
     forgetStoredLayouts(db);

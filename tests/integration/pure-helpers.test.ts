@@ -75,12 +75,13 @@ describe('encodeSamples', () => {
     // cpu_usage is metric 0 and gpu_usage metric 4 in METRIC_KEYS.
     expect(encoded.series).toEqual([0, 4 * SERIES_STRIDE + 1, 4 * SERIES_STRIDE + 2]);
     expect(encoded.values).toEqual([0, 0, 5]);
+    expect(encoded.metrics).toEqual([0, 4]);
     expect(encoded.layoutId).toBe(layoutId(encoded.series));
   });
 
   test('absent machine_stats gives the empty layout', () => {
-    expect(encodeSamples(undefined)).toEqual({ layoutId: 0, series: [], values: [] });
-    expect(encodeSamples({})).toEqual({ layoutId: 0, series: [], values: [] });
+    expect(encodeSamples(undefined)).toEqual({ layoutId: 0, series: [], metrics: [], values: [] });
+    expect(encodeSamples({})).toEqual({ layoutId: 0, series: [], metrics: [], values: [] });
   });
 
   test('value below float4 range is flushed to 0', () => {
