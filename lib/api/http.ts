@@ -50,7 +50,7 @@ export function prepareApiRequest(request: IncomingMessage, trustProxy: boolean)
   const hasBody =
     request.headers['transfer-encoding'] !== undefined || Number(request.headers['content-length'] ?? 0) > 0;
   const getWithBody = (method === 'GET' || method === 'HEAD') && hasBody;
-  // Methods the route does not export (PROPFIND, ...) reach the dispatcher, which answers
+  // Methods the route does not export (PROPFIND, ...) reach the dispatcher, which returns
   // 405 with the envelope.
   const unrouted = !ROUTED_METHODS.has(method);
   if (getWithBody || unrouted) {
@@ -59,7 +59,7 @@ export function prepareApiRequest(request: IncomingMessage, trustProxy: boolean)
   }
 }
 
-// Methods the API route exports; HEAD and OPTIONS are answered by Next.js itself.
+// Methods the API route exports. Next.js itself handles HEAD and OPTIONS.
 const ROUTED_METHODS = new Set(['GET', 'POST', 'PUT', 'DELETE', 'PATCH', 'HEAD', 'OPTIONS']);
 
 const serviceDependencies: ApiDependencies = {
