@@ -22,7 +22,8 @@ Measures ingestion, queries, storage and the rollup refresh in one run, against 
 PostgreSQL server at DATABASE_URL (an admin connection on 127.0.0.1 that may create
 databases). The benchmark creates databases named fleet_bench_<pid>_*, and drops them
 at the end, also after a failure or Ctrl-C. Prints one JSON line per figure on stdout and
-progress on stderr. A full run takes about 15 minutes on 2 cores.
+progress on stderr. A full run took 26 minutes on 2 cores, most of it the first
+rollup refresh over the seeded history and the get_stats calls from raw reports.
 
 Options:
   --duration <seconds>   length of each ingest load run, in seconds (default 60)
