@@ -75,8 +75,8 @@ const xid8 = customType<{ data: string }>({ dataType: () => 'xid8' });
  * One row per accepted status_report, with or without machine_stats, partitioned by day
  * on `time` (the report's own timestamp) so that retention drops whole partitions.
  *
- * The samples are stored compactly: `values` holds every sample of the report and
- * `layout_id` names the layout that says which metric and variant each position is.
+ * The samples are stored compactly: `values` contains every sample of the report, and
+ * `layout_id` names the layout that gives the metric and variant of each position.
  * `xid` is the inserting transaction, which the incremental rollup refresh uses to find
  * the reports it has not aggregated yet.
  */

@@ -65,8 +65,8 @@ const METRIC_DISCOVERY_SECONDS = 8 * 24 * 60 * 60;
 /**
  * Fetches the sorted metric keys one worker has reported in the last eight days.
  *
- * It asks get_stats for every known key in one bucket spanning the whole window instead
- * of calling get_metric_keys, because get_metric_keys answers 400/1005 for a worker
+ * It requests get_stats for every known key in one bucket spanning the whole window instead
+ * of calling get_metric_keys, because get_metric_keys returns 400/1005 for a worker
  * without stats and the browser logs every 400 as a console error.
  */
 export function useWorkerMetricKeys(workerId: string) {

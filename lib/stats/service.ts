@@ -76,7 +76,7 @@ function compareVariants(a: string | null, b: string | null): number {
   return Number(a) - Number(b);
 }
 
-/** Where the answers are read from: `auto` uses rollups where they apply, `raw` never does. */
+/** Source of the results: `auto` reads rollups where they apply, `raw` never does. */
 export type StatsSource = 'auto' | 'raw';
 
 function segmentsFor(from: number, to: number, interval: number, source: StatsSource): Segment[] {
