@@ -1,11 +1,11 @@
 import { isDeepStrictEqual } from 'node:util';
 
 import type { DatabaseHandle } from '@/db/client';
-import { refreshRollups } from '@/db/rollups';
 import type { CallContext } from '@/lib/api/endpoint';
 import { DEFAULT_COMPANY, DEFAULT_USER } from '@/lib/identity';
 import { logger } from '@/lib/log';
 import type { GetStatsRequest, GetStatsResponse } from '@/lib/schemas/workers';
+import { updateRollupsUntilDone } from '@/lib/stats/jobs';
 import { getStats, type StatsSource } from '@/lib/stats/service';
 
 import { buildFleet } from '../scripts/demo/fleet';
@@ -52,7 +52,7 @@ export async function benchQuery(handle: DatabaseHandle, options: QueryBenchOpti
   });
   progress('refreshing the rollups over the history', { reports: seeded.reports });
   const refreshStarted = performance.now();
-  const refresh = await refreshRollups(handle.db);
+  const refresh = await updateRollupsUntilDone(handle.db);
   const refreshSeconds = (performance.now() - refreshStarted) / 1000;
   printFigure('seed', {
     workers: seeded.workers,

@@ -2,6 +2,7 @@ import { sql } from 'drizzle-orm';
 
 import { SERIES_STRIDE } from '@/lib/stats/layout';
 
+import { invalidateChunks } from './chunks';
 import { queryRows, type Database, type Executor } from './client';
 import { ensurePartitions } from './partitions';
 
@@ -14,11 +15,19 @@ const ROLLUPS = [
   { table: 'rollups_hour', seconds: 3600 },
 ] as const;
 
+/**
+ * Default bound on the reports one refresh aggregates, so that a refresh after a bulk
+ * load or a long pause runs as several short transactions whose sorts fit in memory.
+ */
+export const REFRESH_BATCH_REPORTS = 20_000;
+
 export interface RefreshResult {
   /** False when another instance held the refresh lock, so nothing was done. */
   ran: boolean;
   /** Reports aggregated by this refresh. */
   reports: number;
+  /** Whether reports below the bound were left for another refresh by the batch limit. */
+  more: boolean;
   /** The new watermark: every report of a transaction below it is in the rollups. */
   watermark: string;
 }
@@ -31,7 +40,7 @@ export interface RefreshResult {
  * transaction below that bound has finished, so no report can still appear behind the
  * new watermark.
  */
-export async function refreshRollups(db: Database): Promise<RefreshResult> {
+export async function refreshRollups(db: Database, batchReports = REFRESH_BATCH_REPORTS): Promise<RefreshResult> {
   // Partitions are DDL, created before the refresh transaction for every bucket the new
   // reports may touch.
   const days = await queryRows<{ day: Date | string }>(
@@ -53,7 +62,7 @@ export async function refreshRollups(db: Database): Promise<RefreshResult> {
         sql`SELECT pg_try_advisory_xact_lock(${REFRESH_LOCK_KEY}) AS locked`,
       );
       if (!lock?.locked) {
-        return { ran: false, reports: 0, watermark: '' };
+        return { ran: false, reports: 0, more: false, watermark: '' };
       }
 
       // The new bound is the oldest transaction of this snapshot still running, leaving
@@ -75,30 +84,43 @@ export async function refreshRollups(db: Database): Promise<RefreshResult> {
             FROM rollup_state WHERE name = 'rollups' FOR UPDATE`,
       );
       if (!bounds || BigInt(bounds.high) <= BigInt(bounds.low)) {
-        return { ran: true, reports: 0, watermark: bounds?.low ?? '0' };
+        return { ran: true, reports: 0, more: false, watermark: bounds?.low ?? '0' };
       }
+
+      // Past the batch limit, the batch ends at a transaction boundary: every report of
+      // the transaction ids below the new high is taken, so it may exceed the limit by one
+      // transaction's reports. The limit is above the watermark, so each round progresses.
+      const [limit] = await queryRows<{ xid: string }>(
+        transaction,
+        sql`SELECT xid::text AS xid FROM reports
+            WHERE xid > ${bounds.low}::xid8 AND xid < ${bounds.high}::xid8
+            ORDER BY xid OFFSET ${batchReports} LIMIT 1`,
+      );
+      const more = limit !== undefined;
+      const high = limit?.xid ?? bounds.high;
 
       // A report of a new day may have committed after the days were listed. Its rollup
       // partitions do not exist yet, so this round stops and the next one creates them.
       const batchDays = await queryRows<{ day: Date | string; reports: number | string }>(
         transaction,
         sql`SELECT date_trunc('day', time, 'UTC') AS day, count(*) AS reports
-            FROM reports WHERE xid >= ${bounds.low}::xid8 AND xid < ${bounds.high}::xid8
+            FROM reports WHERE xid >= ${bounds.low}::xid8 AND xid < ${high}::xid8
             GROUP BY 1`,
       );
       if (batchDays.some((row) => !preparedDays.has(new Date(row.day).getTime()))) {
-        return { ran: true, reports: 0, watermark: bounds.low };
+        return { ran: true, reports: 0, more: true, watermark: bounds.low };
       }
-      const counted = { reports: batchDays.reduce((total, row) => total + Number(row.reports), 0) };
-      await aggregateBatch(transaction, bounds.low, bounds.high);
+      const reports = batchDays.reduce((total, row) => total + Number(row.reports), 0);
+      await aggregateBatch(transaction, bounds.low, high);
       for (const rollup of ROLLUPS) {
         await mergeIntoRollup(transaction, rollup.table, rollup.seconds);
       }
+      await invalidateChunks(transaction);
       await transaction.execute(
-        sql`UPDATE rollup_state SET watermark = ${bounds.high}::xid8, refreshed_at = now() WHERE name = 'rollups'`,
+        sql`UPDATE rollup_state SET watermark = ${high}::xid8, refreshed_at = now() WHERE name = 'rollups'`,
       );
 
-      return { ran: true, reports: Number(counted?.reports ?? 0), watermark: bounds.high };
+      return { ran: true, reports, more, watermark: high };
     },
     { isolationLevel: 'repeatable read' },
   );

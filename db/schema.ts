@@ -170,6 +170,65 @@ export const rollupsFiveMinutes = rollupTable('rollups_five_minutes');
 /** Rollups per hour, partitioned by month on `bucket`. */
 export const rollupsHour = rollupTable('rollups_hour');
 
+const bytea = customType<{ data: Uint8Array }>({ dataType: () => 'bytea' });
+
+/**
+ * Series chunks: a rollup's per-metric results packed per worker, metric and span of
+ * buckets (six hours of five-minute buckets, a day of hourly ones), so that a query at
+ * the rollup's own width reads one row per series and span instead of one per bucket.
+ * Only the buckets with samples are present, ascending. `buckets` packs their numbers
+ * (bucket start in seconds / width) as big-endian int4; `avgs`, `mins` and `maxs` pack
+ * big-endian float8 values, the ones the rollup's own rows would return. A chunk is built
+ * once its span has ended and rebuilt when a late report changes its buckets; until then
+ * its (worker, span) is in `chunk_queue` and queries read the rollup rows.
+ */
+function chunkTable(name: string) {
+  return pgTable(
+    name,
+    {
+      companyId: text('company_id').notNull(),
+      workerId: text('worker_id').notNull(),
+      chunkStart: timestamptz('chunk_start').notNull(),
+      /** Index into METRIC_KEYS. */
+      metric: smallint('metric').notNull(),
+      buckets: bytea('buckets').notNull(),
+      avgs: bytea('avgs').notNull(),
+      mins: bytea('mins').notNull(),
+      maxs: bytea('maxs').notNull(),
+    },
+    (table) => [
+      primaryKey({ columns: [table.companyId, table.workerId, table.chunkStart, table.metric] }),
+      index(`${name}_company_start_idx`).on(table.companyId, table.chunkStart),
+    ],
+  );
+}
+
+/** Chunks of the five-minute rollup, six hours each. */
+export const chunksFiveMinutes = chunkTable('chunks_five_minutes');
+
+/** Chunks of the hourly rollup, one day each. */
+export const chunksHour = chunkTable('chunks_hour');
+
+/**
+ * The (worker, span) pairs of a rollup whose chunk is missing or stale: the refresh adds
+ * every pair it changes and deletes their chunks in the same transaction, and the
+ * compaction builds the chunks of the pairs whose span has ended and removes them.
+ */
+export const chunkQueue = pgTable(
+  'chunk_queue',
+  {
+    companyId: text('company_id').notNull(),
+    workerId: text('worker_id').notNull(),
+    /** The rollup: `five_minutes` or `hour`. */
+    source: text('source').notNull(),
+    chunkStart: timestamptz('chunk_start').notNull(),
+  },
+  (table) => [
+    primaryKey({ columns: [table.companyId, table.workerId, table.source, table.chunkStart] }),
+    index('chunk_queue_source_start_idx').on(table.source, table.chunkStart),
+  ],
+);
+
 /**
  * Progress of the incremental refresh: every report whose transaction id is below
  * `watermark` is in the rollups, and reports at or above it are read raw.

@@ -1,8 +1,7 @@
-import { refreshRollups } from '@/db/rollups';
 import { databaseOptionsFromEnv } from '@/db/client';
 import { openServiceDatabase } from '@/lib/database';
 import { logger } from '@/lib/log';
-import { applyRetention, jobSettingsFromEnv } from '@/lib/stats/jobs';
+import { applyRetention, jobSettingsFromEnv, updateRollupsUntilDone } from '@/lib/stats/jobs';
 
 /**
  * `npm run refresh`: refreshes the rollups and applies retention once, on the database the
@@ -14,7 +13,7 @@ async function main(): Promise<void> {
   const handle = await openServiceDatabase(databaseOptionsFromEnv());
   try {
     const started = performance.now();
-    const refresh = await refreshRollups(handle.db);
+    const refresh = await updateRollupsUntilDone(handle.db);
     const retention = await applyRetention(handle.db, new Date(), settings);
     logger.info(
       { refresh, retention, duration_ms: Math.round(performance.now() - started) },

@@ -1,9 +1,9 @@
 import { parseArgs } from 'node:util';
 
 import { databaseOptionsFromEnv } from '@/db/client';
-import { refreshRollups } from '@/db/rollups';
 import { openServiceDatabase } from '@/lib/database';
 import { logger } from '@/lib/log';
+import { updateRollupsUntilDone } from '@/lib/stats/jobs';
 
 import { seedHistory } from './seed/history';
 
@@ -139,7 +139,7 @@ async function main(): Promise<void> {
     let refreshSeconds: number | null = null;
     if (settings.refresh) {
       const started = performance.now();
-      const refresh = await refreshRollups(handle.db);
+      const refresh = await updateRollupsUntilDone(handle.db);
       refreshSeconds = (performance.now() - started) / 1000;
       logger.info({ reports: refresh.reports, seconds: round(refreshSeconds, 1) }, 'rollups refreshed');
     }

@@ -3,7 +3,8 @@ import { z } from 'zod';
 
 import { queryRows, type Database } from '@/db/client';
 import { dropPartitionsBefore, ensurePartitions, type PartitionedTable } from '@/db/partitions';
-import { refreshRollups, type RefreshResult } from '@/db/rollups';
+import { compactChunks, deleteChunksBefore } from '@/db/chunks';
+import { refreshRollups } from '@/db/rollups';
 import { isDatabaseUnavailable } from '@/lib/api/database-errors';
 import type { Logger } from '@/lib/log';
 
@@ -76,10 +77,78 @@ export async function applyRetention(db: Database, now: Date, settings: JobSetti
     for (const [table, days] of Object.entries(retentionDays) as [PartitionedTable, number][]) {
       const cutoff = new Date(now.getTime() - days * DAY_MS);
       dropped.push(...(await dropPartitionsBefore(db, table, cutoff, transaction, table === 'reports')));
+      if (table === 'rollups_five_minutes' || table === 'rollups_hour') {
+        await deleteChunksBefore(transaction, table === 'rollups_hour' ? 'hour' : 'five_minutes', cutoff);
+      }
     }
 
     return { ran: true, dropped };
   });
+}
+
+export interface RollupUpdateResult {
+  /** Reports aggregated into the rollups. */
+  reports: number;
+  /** (worker, span) pairs whose series chunks were built. */
+  compacted: number;
+  /** Whether another instance held the lock, so this one skipped a step. */
+  skipped: boolean;
+  /** Whether work was left for another run: reports or ended spans past the round limit. */
+  more: boolean;
+}
+
+/** Refresh and compaction rounds in one run, so that a backlog of one cannot starve the other. */
+const ROUNDS_PER_UPDATE = 10;
+
+/**
+ * Refreshes the rollups, then builds the series chunks of the spans that have ended, each
+ * round in its own short transaction. A backlog is worked off over several calls: call
+ * again at once while `more` is true.
+ */
+export async function updateRollups(db: Database, now: () => Date = () => new Date()): Promise<RollupUpdateResult> {
+  const result: RollupUpdateResult = { reports: 0, compacted: 0, skipped: false, more: false };
+
+  for (let round = 0; ; round++) {
+    const refresh = await refreshRollups(db);
+    result.reports += refresh.reports;
+    result.skipped ||= !refresh.ran;
+    if (!refresh.ran || !refresh.more) {
+      break;
+    }
+    if (round + 1 === ROUNDS_PER_UPDATE) {
+      result.more = true;
+      break;
+    }
+  }
+
+  for (let round = 0; ; round++) {
+    const compaction = await compactChunks(db, now());
+    result.compacted += compaction.compacted;
+    result.skipped ||= !compaction.ran;
+    if (!compaction.ran || !compaction.more) {
+      break;
+    }
+    if (round + 1 === ROUNDS_PER_UPDATE) {
+      result.more = true;
+      break;
+    }
+  }
+
+  return result;
+}
+
+/** Runs `updateRollups` until no work is left, for the tools that refresh on demand. */
+export async function updateRollupsUntilDone(db: Database): Promise<RollupUpdateResult> {
+  const total: RollupUpdateResult = { reports: 0, compacted: 0, skipped: false, more: true };
+  while (total.more) {
+    const result = await updateRollups(db);
+    total.reports += result.reports;
+    total.compacted += result.compacted;
+    total.skipped ||= result.skipped;
+    total.more = result.more && !result.skipped;
+  }
+
+  return total;
 }
 
 export interface BackgroundJobs {
@@ -102,14 +171,19 @@ export function startBackgroundJobs(db: Database, logger: Logger, settings: JobS
     inFlight.add(promise);
   };
 
+  // A job returning `{ more: true }` left work behind and runs again at once.
   const schedule = (name: string, seconds: number, job: () => Promise<unknown>) => {
     const run = async () => {
       if (stopped) {
         return;
       }
       const started = performance.now();
+      let delaySeconds = seconds;
       try {
         const result = await job();
+        if ((result as { more?: boolean } | undefined)?.more) {
+          delaySeconds = 0;
+        }
         logger.debug({ job: name, result, duration_ms: Math.round(performance.now() - started) }, 'job finished');
       } catch (error) {
         if (isDatabaseUnavailable(error)) {
@@ -122,7 +196,7 @@ export function startBackgroundJobs(db: Database, logger: Logger, settings: JobS
         const timer = setTimeout(() => {
           timers.delete(timer);
           start(run);
-        }, seconds * 1000);
+        }, delaySeconds * 1000);
         timer.unref();
         timers.add(timer);
       }
@@ -132,7 +206,7 @@ export function startBackgroundJobs(db: Database, logger: Logger, settings: JobS
   };
 
   schedule('retention', settings.WORKERS_RETENTION_CHECK_SECONDS, () => applyRetention(db, new Date(), settings));
-  schedule('rollup_refresh', settings.WORKERS_REFRESH_SECONDS, (): Promise<RefreshResult> => refreshRollups(db));
+  schedule('rollup_refresh', settings.WORKERS_REFRESH_SECONDS, () => updateRollups(db));
 
   return {
     stop: async () => {

@@ -1,4 +1,4 @@
-import { selectActivityBuckets, selectMetricIndexes, selectStatsBuckets, type BucketRow } from '@/db/stats';
+import { selectActivityBuckets, selectMetricIndexes, selectStatsSeries, type StatsSeries } from '@/db/stats';
 import type { CallContext } from '@/lib/api/endpoint';
 import { apiErrors } from '@/lib/api/errors';
 import {
@@ -59,8 +59,6 @@ export async function getMetricKeys(context: CallContext, request: GetMetricKeys
   };
 }
 
-type NamedBucket = BucketRow & { metricKey: MetricKey; variant: string | null };
-
 /** Orders variants as `total` first, then devices by number. */
 function compareVariants(a: string | null, b: string | null): number {
   if (a === b) {
@@ -107,7 +105,7 @@ export async function getStats(
     aggregations.set(item.key, list);
   }
 
-  const rows = await selectStatsBuckets(context.db, {
+  const found = await selectStatsSeries(context.db, {
     companyId: context.companyId,
     workerIds: request.worker_ids,
     metricIndexes: [...aggregations.keys()].map(metricIndex),
@@ -116,41 +114,25 @@ export async function getStats(
     segments: segmentsFor(request.from_date, request.to_date, request.interval, source),
   });
 
-  // Rows arrive ordered by worker, series and bucket.
-  const series = new Map<string, Map<string, NamedBucket[]>>();
-  for (const row of rows) {
-    const named: NamedBucket = {
-      ...row,
-      metricKey: METRIC_KEYS[row.metric],
-      variant: row.series === null ? null : decodeSeries(row.series).variant,
-    };
-    const byMetric = series.get(row.worker) ?? new Map<string, NamedBucket[]>();
-    const seriesKey = `${named.metricKey}\u0000${named.variant ?? ''}`;
-    const list = byMetric.get(seriesKey) ?? [];
-    list.push(named);
-    byMetric.set(seriesKey, list);
-    series.set(row.worker, byMetric);
+  const byWorker = new Map<string, StatsSeries[]>();
+  for (const series of found) {
+    byWorker.set(series.worker, [...(byWorker.get(series.worker) ?? []), series]);
   }
 
   const metricOrder = [...aggregations.keys()];
-  const workers = [...series.keys()].sort().map((worker) => {
-    const byMetric = series.get(worker) ?? new Map<string, NamedBucket[]>();
-    const metrics: MetricStats[] = [...byMetric.values()]
-      .sort(
-        (a, b) =>
-          metricOrder.indexOf(a[0].metricKey) - metricOrder.indexOf(b[0].metricKey) ||
-          compareVariants(a[0].variant, b[0].variant),
-      )
-      .map((buckets) => {
-        const { metricKey: metric, variant } = buckets[0];
-        const dates = buckets.map((bucket) => bucket.bucket);
+  const variantOf = (series: StatsSeries) => (series.series === null ? null : decodeSeries(series.series).variant);
+  const workers = [...byWorker.keys()].sort().map((worker) => {
+    const metrics: MetricStats[] = (byWorker.get(worker) ?? [])
+      .map((series) => ({ series, metric: METRIC_KEYS[series.metric], variant: variantOf(series) }))
+      .sort((a, b) => metricOrder.indexOf(a.metric) - metricOrder.indexOf(b.metric) || compareVariants(a.variant, b.variant))
+      .map(({ series, metric, variant }) => {
         const entry: MetricStats = {
           metric,
-          dates,
+          dates: series.dates,
           stats: (aggregations.get(metric) ?? []).map((aggregation) => ({
             aggregation,
-            dates,
-            values: buckets.map((bucket) => bucket[aggregation]),
+            dates: series.dates,
+            values: series[aggregation],
           })),
         };
         if (variant !== null) {

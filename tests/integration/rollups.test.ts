@@ -4,12 +4,14 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { queryRows, type DatabaseHandle } from '@/db/client';
 import { dropPartitionsBefore } from '@/db/partitions';
 import { insertReports, rememberLayouts, withReportPartitions, type ReportRow } from '@/db/reports';
+import { CHUNK_GRACE_SECONDS, compactChunks } from '@/db/chunks';
 import { refreshRollups } from '@/db/rollups';
 import type { CallContext } from '@/lib/api/endpoint';
 import { DEFAULT_COMPANY, DEFAULT_USER } from '@/lib/identity';
 import { logger } from '@/lib/log';
 import type { GetStatsRequest, MachineStats } from '@/lib/schemas/workers';
 import { encodeSamples } from '@/lib/stats/layout';
+import { applyRetention, jobSettingsFromEnv } from '@/lib/stats/jobs';
 import { getActivityReport, getStats } from '@/lib/stats/service';
 
 import { createTestDatabase, TEST_TARGETS } from '../helpers/database';
@@ -211,4 +213,140 @@ describe.each(TEST_TARGETS)('rollups on %s', (target) => {
     expect(after).toEqual(before);
     expect(raw.workers).toEqual([]);
   });
+});
+
+/** Reports every five minutes or so over two days, to fill several chunks of each rollup. */
+function generateSparseReports(seed: number, fromSeconds: number, toSeconds: number): ReportRow[] {
+  const next = random(seed);
+  const rows: ReportRow[] = [];
+  for (const worker of [
+    { id: 'chunk-a', cores: 2, gpus: 1 },
+    { id: 'chunk-b', cores: 3, gpus: 0 },
+  ]) {
+    for (let time = fromSeconds + next() * 100; time < toSeconds; time += 120 + next() * 400) {
+      rows.push({
+        companyId: DEFAULT_COMPANY.id,
+        workerId: worker.id,
+        time: new Date(Math.round(time * 1000)),
+        taskId: null,
+        samples: encodeSamples(next() < 0.1 ? undefined : machineStats(next, worker.cores, worker.gpus)),
+      });
+    }
+  }
+
+  return rows;
+}
+
+async function countRows(handle: DatabaseHandle, table: string): Promise<number> {
+  const [row] = await queryRows<{ count: number | string }>(handle.db, sql`SELECT count(*) AS count FROM ${sql.raw(table)}`);
+
+  return Number(row?.count ?? 0);
+}
+
+describe.each(TEST_TARGETS)('series chunks on %s', (target) => {
+  const DAYS = 2;
+  let handle: DatabaseHandle;
+  let context: CallContext;
+
+  /** Compares rollups with raw at the chunked widths over random ranges. */
+  async function expectChunkedEqualsRaw(seed: number, trials: number): Promise<void> {
+    const next = random(seed);
+    for (let trial = 0; trial < trials; trial++) {
+      const interval = [300, 300, 3600, 3600, 600, 60][Math.floor(next() * 6)];
+      const from = START - 3600 + next() * DAYS * 86_400;
+      const to = next() < 0.3 ? START + DAYS * 86_400 + 3600 : from + 600 + next() * DAYS * 86_400;
+      const request: GetStatsRequest = {
+        from_date: from,
+        to_date: to,
+        interval,
+        items: [
+          { key: 'cpu_usage', aggregation: 'avg' },
+          { key: 'cpu_usage', aggregation: 'max' },
+          { key: 'memory_used', aggregation: 'min' },
+          { key: 'gpu_usage', aggregation: 'avg' },
+          { key: 'network_rx', aggregation: 'avg' },
+        ],
+        worker_ids: next() < 0.5 ? ['chunk-a', 'chunk-b'] : undefined,
+      };
+
+      expect(await getStats(context, request, 'auto'), JSON.stringify({ trial, from, to, interval })).toEqual(
+        await getStats(context, request, 'raw'),
+      );
+    }
+  }
+
+  beforeAll(async () => {
+    handle = await createTestDatabase(target);
+    context = {
+      db: handle.db,
+      companyId: DEFAULT_COMPANY.id,
+      userId: DEFAULT_USER.id,
+      now: new Date((START + DAYS * 86_400) * 1000),
+      clientIp: '127.0.0.1',
+      requestId: 'chunks-test',
+      log: logger,
+    };
+  }, 60_000);
+
+  afterAll(async () => {
+    await handle?.close();
+  });
+
+  test('chunked answers equal raw through compaction, late reports and tail', async () => {
+    const rows = generateSparseReports(5, START, START + DAYS * 86_400);
+    const late = rows.filter((_, index) => index % 10 === 3);
+    const tail = rows.filter((_, index) => index % 10 === 7);
+    const early = rows.filter((_, index) => index % 10 !== 3 && index % 10 !== 7);
+
+    // Every span has ended: compaction builds every chunk and empties the queue.
+    await store(handle, early);
+    await refreshUntilCaughtUp(handle);
+    expect(await countRows(handle, 'chunk_queue')).toBeGreaterThan(0);
+    const afterSpans = new Date((START + DAYS * 86_400 + 86_400 + CHUNK_GRACE_SECONDS) * 1000);
+    for (let round = 0; (await compactChunks(handle.db, afterSpans)).more; round++) {
+      expect(round).toBeLessThan(20);
+    }
+    expect(await countRows(handle, 'chunk_queue')).toBe(0);
+    expect(await countRows(handle, 'chunks_five_minutes')).toBeGreaterThan(0);
+    expect(await countRows(handle, 'chunks_hour')).toBeGreaterThan(0);
+    await expectChunkedEqualsRaw(1, 20);
+
+    // Late reports land in compacted spans: the refresh queues those spans again and
+    // deletes their chunks, so their rollup rows are read.
+    await store(handle, late);
+    await refreshUntilCaughtUp(handle);
+    expect(await countRows(handle, 'chunk_queue')).toBeGreaterThan(0);
+    await expectChunkedEqualsRaw(2, 20);
+
+    // Reports still in the raw tail make their spans read from rollup rows, chunk or not.
+    await compactChunks(handle.db, afterSpans);
+    await store(handle, tail);
+    expect(await reportsAboveWatermark(handle)).toBe(tail.length);
+    await expectChunkedEqualsRaw(3, 20);
+
+    // A span that has not ended yet stays queued.
+    await refreshUntilCaughtUp(handle);
+    const duringLastDay = new Date((START + DAYS * 86_400 - 3600) * 1000);
+    await compactChunks(handle.db, duringLastDay);
+    const [queued] = await queryRows<{ count: number | string }>(
+      handle.db,
+      sql`SELECT count(*) AS count FROM chunk_queue WHERE source = 'hour' AND chunk_start = to_timestamp(${START + 86_400})`,
+    );
+    expect(Number(queued?.count)).toBe(2);
+    await expectChunkedEqualsRaw(4, 10);
+  }, 240_000);
+
+  test('retention deletes expired chunks', async () => {
+    const settings = jobSettingsFromEnv({});
+    expect(await countRows(handle, 'chunks_five_minutes')).toBeGreaterThan(0);
+
+    // Five-minute data expires after 30 days and hourly data after 400.
+    await applyRetention(handle.db, new Date((START + 40 * 86_400) * 1000), settings);
+    expect(await countRows(handle, 'chunks_five_minutes')).toBe(0);
+    expect(await countRows(handle, 'chunks_hour')).toBeGreaterThan(0);
+
+    await applyRetention(handle.db, new Date((START + 410 * 86_400) * 1000), settings);
+    expect(await countRows(handle, 'chunks_hour')).toBe(0);
+    expect(await countRows(handle, 'chunk_queue')).toBe(0);
+  }, 60_000);
 });

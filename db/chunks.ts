@@ -1,0 +1,166 @@
+import { sql, type SQL } from 'drizzle-orm';
+
+import { queryRows, type Database, type Executor } from './client';
+
+/** A rollup whose per-metric results are also kept as series chunks. */
+export interface ChunkedRollup {
+  source: 'five_minutes' | 'hour';
+  rollupTable: string;
+  chunkTable: string;
+  /** Bucket width in seconds. */
+  width: number;
+  /** Seconds of buckets per chunk, a multiple of the width; chunks are aligned to the epoch. */
+  span: number;
+}
+
+export const CHUNKED_ROLLUPS: readonly ChunkedRollup[] = [
+  { source: 'five_minutes', rollupTable: 'rollups_five_minutes', chunkTable: 'chunks_five_minutes', width: 300, span: 21_600 },
+  { source: 'hour', rollupTable: 'rollups_hour', chunkTable: 'chunks_hour', width: 3600, span: 86_400 },
+];
+
+/**
+ * Seconds a span must have ended before its chunk is built, so that reports still in
+ * flight for it usually arrive first. A later report only costs a rebuild.
+ */
+export const CHUNK_GRACE_SECONDS = 600;
+
+/** (worker, span) pairs compacted per transaction, which bounds how long the lock is held. */
+const COMPACTION_BATCH = 200;
+
+// Compaction shares the refresh lock: both write the rollups' derived state.
+const REFRESH_LOCK_KEY = 7_261_002;
+
+function chunkStartOf(column: SQL, span: number): SQL {
+  const seconds = sql.raw(String(span));
+
+  return sql`to_timestamp(floor(extract(epoch FROM ${column}) / ${seconds}) * ${seconds})`;
+}
+
+/**
+ * Marks the chunks that the refresh batch changes: queues their (worker, span) pairs and
+ * deletes their chunks, so that queries read those spans from the rollup rows until the
+ * compaction rebuilds them. Runs in the refresh transaction, after the merge.
+ */
+export async function invalidateChunks(transaction: Executor): Promise<void> {
+  for (const rollup of CHUNKED_ROLLUPS) {
+    const chunkTable = sql.raw(rollup.chunkTable);
+    await transaction.execute(sql`
+      WITH changed AS (
+        SELECT DISTINCT company_id, worker_id, ${chunkStartOf(sql`bucket`, rollup.span)} AS chunk_start
+        FROM refresh_batch
+      ),
+      queued AS (
+        INSERT INTO chunk_queue (company_id, worker_id, source, chunk_start)
+        SELECT company_id, worker_id, ${rollup.source}, chunk_start FROM changed
+        ON CONFLICT DO NOTHING
+      )
+      DELETE FROM ${chunkTable} chunk
+      USING changed
+      WHERE chunk.company_id = changed.company_id AND chunk.worker_id = changed.worker_id
+        AND chunk.chunk_start = changed.chunk_start
+    `);
+  }
+}
+
+export interface CompactionResult {
+  /** False when a refresh held the lock, so nothing was done. */
+  ran: boolean;
+  /** (worker, span) pairs whose chunks were built. */
+  compacted: number;
+  /** Whether queued spans that have ended remain for another round. */
+  more: boolean;
+}
+
+/**
+ * Builds the chunks of up to COMPACTION_BATCH queued (worker, span) pairs per rollup whose
+ * span ended at least CHUNK_GRACE_SECONDS before `now`, in one transaction. Each bucket's
+ * values are computed as the rollup rows' query computes them: the average as the exact
+ * numeric sum over the count, and min and max through their shortest decimal text.
+ */
+export async function compactChunks(db: Database, now: Date): Promise<CompactionResult> {
+  return db.transaction(
+    async (transaction) => {
+      const [lock] = await queryRows<{ locked: boolean }>(
+        transaction,
+        sql`SELECT pg_try_advisory_xact_lock(${REFRESH_LOCK_KEY}) AS locked`,
+      );
+      if (!lock?.locked) {
+        return { ran: false, compacted: 0, more: true };
+      }
+
+      let compacted = 0;
+      let more = false;
+      for (const rollup of CHUNKED_ROLLUPS) {
+        const endedBefore = now.getTime() / 1000 - CHUNK_GRACE_SECONDS - rollup.span;
+        const [result] = await queryRows<{ pairs: number | string }>(transaction, compactionStatement(rollup, endedBefore));
+        const pairs = Number(result?.pairs ?? 0);
+        compacted += pairs;
+        more ||= pairs === COMPACTION_BATCH;
+      }
+
+      return { ran: true, compacted, more };
+    },
+    { isolationLevel: 'repeatable read' },
+  );
+}
+
+function compactionStatement(rollup: ChunkedRollup, endedBefore: number): SQL {
+  const rollupTable = sql.raw(rollup.rollupTable);
+  const chunkTable = sql.raw(rollup.chunkTable);
+  const width = sql.raw(String(rollup.width));
+  const span = sql.raw(String(rollup.span));
+
+  return sql`
+    WITH picked AS (
+      DELETE FROM chunk_queue queue
+      USING (
+        SELECT company_id, worker_id, chunk_start FROM chunk_queue
+        WHERE source = ${rollup.source} AND chunk_start <= to_timestamp(${endedBefore}::float8)
+        ORDER BY chunk_start
+        LIMIT ${COMPACTION_BATCH}
+      ) AS oldest
+      WHERE queue.source = ${rollup.source} AND queue.company_id = oldest.company_id
+        AND queue.worker_id = oldest.worker_id AND queue.chunk_start = oldest.chunk_start
+      RETURNING queue.company_id, queue.worker_id, queue.chunk_start
+    ),
+    points AS (
+      SELECT ro.company_id, ro.worker_id, picked.chunk_start, layout.metrics[slot] AS metric,
+             (extract(epoch FROM ro.bucket) / ${width})::int AS bucket_number,
+             (sum(ro.metric_sums[slot]) / sum(ro.metric_counts[slot]::bigint))::float8 AS avg,
+             min(ro.metric_mins[slot])::text::float8 AS min,
+             max(ro.metric_maxs[slot])::text::float8 AS max
+      FROM picked
+      JOIN ${rollupTable} ro
+        ON ro.company_id = picked.company_id AND ro.worker_id = picked.worker_id
+       AND ro.bucket >= picked.chunk_start AND ro.bucket < picked.chunk_start + make_interval(secs => ${span})
+      JOIN layouts layout ON layout.company_id = ro.company_id AND layout.id = ro.layout_id
+      CROSS JOIN LATERAL generate_subscripts(layout.metrics, 1) AS slot
+      GROUP BY 1, 2, 3, 4, 5
+    ),
+    written AS (
+      INSERT INTO ${chunkTable} (company_id, worker_id, chunk_start, metric, buckets, avgs, mins, maxs)
+      SELECT company_id, worker_id, chunk_start, metric,
+             string_agg(int4send(bucket_number), ''::bytea ORDER BY bucket_number),
+             string_agg(float8send(avg), ''::bytea ORDER BY bucket_number),
+             string_agg(float8send(min), ''::bytea ORDER BY bucket_number),
+             string_agg(float8send(max), ''::bytea ORDER BY bucket_number)
+      FROM points
+      GROUP BY 1, 2, 3, 4
+      ON CONFLICT (company_id, worker_id, chunk_start, metric) DO UPDATE SET
+        buckets = excluded.buckets, avgs = excluded.avgs, mins = excluded.mins, maxs = excluded.maxs
+    )
+    SELECT count(*) AS pairs FROM picked
+  `;
+}
+
+/** Deletes the chunks and queued spans that end before `cutoff`, as rollup retention drops their rows. */
+export async function deleteChunksBefore(transaction: Executor, source: ChunkedRollup['source'], cutoff: Date): Promise<void> {
+  const rollup = CHUNKED_ROLLUPS.find((candidate) => candidate.source === source);
+  if (!rollup) {
+    return;
+  }
+  const endsBefore = sql`to_timestamp(${cutoff.getTime() / 1000 - rollup.span}::float8)`;
+
+  await transaction.execute(sql`DELETE FROM ${sql.raw(rollup.chunkTable)} WHERE chunk_start < ${endsBefore}`);
+  await transaction.execute(sql`DELETE FROM chunk_queue WHERE source = ${source} AND chunk_start < ${endsBefore}`);
+}
