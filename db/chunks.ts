@@ -125,7 +125,7 @@ function compactionStatement(rollup: ChunkedRollup, endedBefore: number): SQL {
     ),
     points AS (
       SELECT ro.company_id, ro.worker_id, picked.chunk_start, layout.metrics[slot] AS metric,
-             (extract(epoch FROM ro.bucket) / ${width})::int AS bucket_number,
+             ((extract(epoch FROM ro.bucket) - extract(epoch FROM picked.chunk_start)) / ${width})::int AS offset_in_span,
              (sum(ro.metric_sums[slot]) / sum(ro.metric_counts[slot]::bigint))::float8 AS avg,
              min(ro.metric_mins[slot])::text::float8 AS min,
              max(ro.metric_maxs[slot])::text::float8 AS max
@@ -137,17 +137,24 @@ function compactionStatement(rollup: ChunkedRollup, endedBefore: number): SQL {
       CROSS JOIN LATERAL generate_subscripts(layout.metrics, 1) AS slot
       GROUP BY 1, 2, 3, 4, 5
     ),
+    series AS (
+      SELECT DISTINCT company_id, worker_id, chunk_start, metric FROM points
+    ),
     written AS (
-      INSERT INTO ${chunkTable} (company_id, worker_id, chunk_start, metric, buckets, avgs, mins, maxs)
-      SELECT company_id, worker_id, chunk_start, metric,
-             string_agg(int4send(bucket_number), ''::bytea ORDER BY bucket_number),
-             string_agg(float8send(avg), ''::bytea ORDER BY bucket_number),
-             string_agg(float8send(min), ''::bytea ORDER BY bucket_number),
-             string_agg(float8send(max), ''::bytea ORDER BY bucket_number)
-      FROM points
+      INSERT INTO ${chunkTable} (company_id, worker_id, chunk_start, metric, avgs, mins, maxs)
+      SELECT series.company_id, series.worker_id, series.chunk_start, series.metric,
+             string_agg(float8send(coalesce(points.avg, 'NaN')), ''::bytea ORDER BY slot.number),
+             string_agg(float8send(coalesce(points.min, 'NaN')), ''::bytea ORDER BY slot.number),
+             string_agg(float8send(coalesce(points.max, 'NaN')), ''::bytea ORDER BY slot.number)
+      FROM series
+      CROSS JOIN generate_series(0, ${sql.raw(String(rollup.span / rollup.width - 1))}) AS slot(number)
+      LEFT JOIN points
+        ON points.company_id = series.company_id AND points.worker_id = series.worker_id
+       AND points.chunk_start = series.chunk_start AND points.metric = series.metric
+       AND points.offset_in_span = slot.number
       GROUP BY 1, 2, 3, 4
       ON CONFLICT (company_id, worker_id, chunk_start, metric) DO UPDATE SET
-        buckets = excluded.buckets, avgs = excluded.avgs, mins = excluded.mins, maxs = excluded.maxs
+        avgs = excluded.avgs, mins = excluded.mins, maxs = excluded.maxs
     )
     SELECT count(*) AS pairs FROM picked
   `;

@@ -128,144 +128,66 @@ export async function refreshRollups(db: Database, batchReports = REFRESH_BATCH_
 
 /**
  * Aggregates the reports with low <= xid < high per worker, layout and minute into a
- * temporary table dropped at commit. Both rollups merge from it, so each new sample is
- * converted and summed once.
+ * temporary table dropped at commit. Every rollup merges from it, so each new sample is
+ * converted and summed once. The per-position arrays are folded whole by the
+ * `elementwise_*` aggregates, and the per-metric totals come from each minute's arrays.
  */
 async function aggregateBatch(transaction: Executor, low: string, high: string): Promise<void> {
   await transaction.execute(sql`
     CREATE TEMP TABLE refresh_batch ON COMMIT DROP AS
-    WITH batch AS (
-      SELECT company_id, worker_id, layout_id, task_id, "values",
-             to_timestamp(floor(extract(epoch FROM time) / 60) * 60) AS bucket
+    WITH minutes AS (
+      SELECT company_id, worker_id, layout_id, to_timestamp(floor(extract(epoch FROM time) / 60) * 60) AS bucket,
+             count(*)::int AS reports, count(task_id)::int AS task_reports,
+             elementwise_min("values") AS mins, elementwise_max("values") AS maxs,
+             elementwise_sum("values"::text::numeric[]) AS sums
       FROM reports
       WHERE xid >= ${low}::xid8 AND xid < ${high}::xid8
-    ),
-    counts AS (
-      SELECT company_id, worker_id, layout_id, bucket, count(*)::int AS reports, count(task_id)::int AS task_reports
-      FROM batch
-      GROUP BY 1, 2, 3, 4
-    ),
-    samples AS (
-      SELECT company_id, worker_id, layout_id, bucket, sample.position, sample.value,
-             sample.value::text::numeric AS exact_value
-      FROM batch CROSS JOIN LATERAL unnest(batch."values") WITH ORDINALITY AS sample(value, position)
-    ),
-    positions AS (
-      SELECT company_id, worker_id, layout_id, bucket, position,
-             min(value) AS low_value, max(value) AS high_value, sum(exact_value) AS total, count(*)::int AS samples
-      FROM samples
-      GROUP BY 1, 2, 3, 4, 5
-    ),
-    arrays AS (
-      SELECT company_id, worker_id, layout_id, bucket,
-             array_agg(low_value ORDER BY position) AS mins,
-             array_agg(high_value ORDER BY position) AS maxs,
-             array_agg(total ORDER BY position) AS sums
-      FROM positions
-      GROUP BY 1, 2, 3, 4
-    ),
-    metrics AS (
-      SELECT positions.company_id, positions.worker_id, positions.layout_id, positions.bucket,
-             layouts.series[positions.position] / ${SERIES_STRIDE} AS metric,
-             min(low_value) AS low_value, max(high_value) AS high_value, sum(total) AS total, sum(samples)::int AS samples
-      FROM positions
-      JOIN layouts ON layouts.company_id = positions.company_id AND layouts.id = positions.layout_id
-      GROUP BY 1, 2, 3, 4, 5
-    ),
-    metric_arrays AS (
-      SELECT company_id, worker_id, layout_id, bucket,
-             array_agg(low_value ORDER BY metric) AS metric_mins,
-             array_agg(high_value ORDER BY metric) AS metric_maxs,
-             array_agg(total ORDER BY metric) AS metric_sums,
-             array_agg(samples ORDER BY metric) AS metric_counts
-      FROM metrics
       GROUP BY 1, 2, 3, 4
     )
-    SELECT counts.company_id, counts.worker_id, counts.layout_id, counts.bucket, counts.reports, counts.task_reports,
-           coalesce(arrays.mins, '{}') AS mins, coalesce(arrays.maxs, '{}') AS maxs, coalesce(arrays.sums, '{}') AS sums,
-           coalesce(metric_arrays.metric_mins, '{}') AS metric_mins, coalesce(metric_arrays.metric_maxs, '{}') AS metric_maxs,
-           coalesce(metric_arrays.metric_sums, '{}') AS metric_sums, coalesce(metric_arrays.metric_counts, '{}') AS metric_counts
-    FROM counts
-    LEFT JOIN arrays USING (company_id, worker_id, layout_id, bucket)
-    LEFT JOIN metric_arrays USING (company_id, worker_id, layout_id, bucket)
+    SELECT minutes.*,
+           coalesce(per_metric.metric_mins, '{}') AS metric_mins, coalesce(per_metric.metric_maxs, '{}') AS metric_maxs,
+           coalesce(per_metric.metric_sums, '{}') AS metric_sums, coalesce(per_metric.metric_counts, '{}') AS metric_counts
+    FROM minutes
+    LEFT JOIN layouts ON layouts.company_id = minutes.company_id AND layouts.id = minutes.layout_id
+    CROSS JOIN LATERAL (
+      SELECT array_agg(low_value ORDER BY metric) AS metric_mins, array_agg(high_value ORDER BY metric) AS metric_maxs,
+             array_agg(total ORDER BY metric) AS metric_sums, array_agg(samples ORDER BY metric) AS metric_counts
+      FROM (
+        SELECT part.code / ${SERIES_STRIDE} AS metric, min(part.low_value) AS low_value, max(part.high_value) AS high_value,
+               sum(part.total) AS total, (count(*) * minutes.reports)::int AS samples
+        FROM unnest(layouts.series, minutes.mins, minutes.maxs, minutes.sums) AS part(code, low_value, high_value, total)
+        GROUP BY 1
+      ) AS metrics
+    ) AS per_metric
   `);
 }
 
 /**
  * Merges the minute aggregates of the batch into a rollup table of `seconds` wide
- * buckets: counts and sums add up, mins and maxes take the extreme.
+ * buckets: counts and sums add up, mins and maxes take the extreme, position by position.
  */
 async function mergeIntoRollup(transaction: Executor, table: string, seconds: number): Promise<void> {
   const width = sql.raw(String(seconds));
   const target = sql.raw(table);
-  const mergeArrays = (column: string, operation: string) =>
-    sql.raw(
-      `ARRAY(SELECT ${operation} FROM unnest(${table}.${column}, excluded.${column}) WITH ORDINALITY AS merged(old, new, position) ORDER BY position)`,
-    );
 
   await transaction.execute(sql`
-    WITH minutes AS (
-      SELECT company_id, worker_id, layout_id, reports, task_reports,
-             mins, maxs, sums, metric_mins, metric_maxs, metric_sums, metric_counts,
-             to_timestamp(floor(extract(epoch FROM bucket) / ${width}) * ${width}) AS bucket
-      FROM refresh_batch
-    ),
-    counts AS (
-      SELECT company_id, worker_id, layout_id, bucket, sum(reports)::int AS reports, sum(task_reports)::int AS task_reports
-      FROM minutes
-      GROUP BY 1, 2, 3, 4
-    ),
-    positions AS (
-      SELECT company_id, worker_id, layout_id, bucket, part.position,
-             min(part.low_value) AS low_value, max(part.high_value) AS high_value, sum(part.total) AS total
-      FROM minutes
-      CROSS JOIN LATERAL unnest(minutes.mins, minutes.maxs, minutes.sums) WITH ORDINALITY AS part(low_value, high_value, total, position)
-      GROUP BY 1, 2, 3, 4, 5
-    ),
-    arrays AS (
-      SELECT company_id, worker_id, layout_id, bucket,
-             array_agg(low_value ORDER BY position) AS mins,
-             array_agg(high_value ORDER BY position) AS maxs,
-             array_agg(total ORDER BY position) AS sums
-      FROM positions
-      GROUP BY 1, 2, 3, 4
-    ),
-    metrics AS (
-      SELECT company_id, worker_id, layout_id, bucket, part.slot,
-             min(part.low_value) AS low_value, max(part.high_value) AS high_value,
-             sum(part.total) AS total, sum(part.samples)::int AS samples
-      FROM minutes
-      CROSS JOIN LATERAL unnest(minutes.metric_mins, minutes.metric_maxs, minutes.metric_sums, minutes.metric_counts)
-        WITH ORDINALITY AS part(low_value, high_value, total, samples, slot)
-      GROUP BY 1, 2, 3, 4, 5
-    ),
-    metric_arrays AS (
-      SELECT company_id, worker_id, layout_id, bucket,
-             array_agg(low_value ORDER BY slot) AS metric_mins,
-             array_agg(high_value ORDER BY slot) AS metric_maxs,
-             array_agg(total ORDER BY slot) AS metric_sums,
-             array_agg(samples ORDER BY slot) AS metric_counts
-      FROM metrics
-      GROUP BY 1, 2, 3, 4
-    )
     INSERT INTO ${target} (company_id, worker_id, layout_id, bucket, reports, task_reports, mins, maxs, sums,
                            metric_mins, metric_maxs, metric_sums, metric_counts)
-    SELECT counts.company_id, counts.worker_id, counts.layout_id, counts.bucket, counts.reports, counts.task_reports,
-           coalesce(arrays.mins, '{}'), coalesce(arrays.maxs, '{}'), coalesce(arrays.sums, '{}'),
-           coalesce(metric_arrays.metric_mins, '{}'), coalesce(metric_arrays.metric_maxs, '{}'),
-           coalesce(metric_arrays.metric_sums, '{}'), coalesce(metric_arrays.metric_counts, '{}')
-    FROM counts
-    LEFT JOIN arrays USING (company_id, worker_id, layout_id, bucket)
-    LEFT JOIN metric_arrays USING (company_id, worker_id, layout_id, bucket)
+    SELECT company_id, worker_id, layout_id, to_timestamp(floor(extract(epoch FROM bucket) / ${width}) * ${width}),
+           sum(reports)::int, sum(task_reports)::int,
+           elementwise_min(mins), elementwise_max(maxs), elementwise_sum(sums),
+           elementwise_min(metric_mins), elementwise_max(metric_maxs), elementwise_sum(metric_sums), elementwise_sum(metric_counts)
+    FROM refresh_batch
+    GROUP BY 1, 2, 3, 4
     ON CONFLICT (company_id, worker_id, layout_id, bucket) DO UPDATE SET
       reports = ${target}.reports + excluded.reports,
       task_reports = ${target}.task_reports + excluded.task_reports,
-      mins = ${mergeArrays('mins', 'least(old, new)')},
-      maxs = ${mergeArrays('maxs', 'greatest(old, new)')},
-      sums = ${mergeArrays('sums', 'old + new')},
-      metric_mins = ${mergeArrays('metric_mins', 'least(old, new)')},
-      metric_maxs = ${mergeArrays('metric_maxs', 'greatest(old, new)')},
-      metric_sums = ${mergeArrays('metric_sums', 'old + new')},
-      metric_counts = ${mergeArrays('metric_counts', 'old + new')}
+      mins = elementwise_least(${target}.mins, excluded.mins),
+      maxs = elementwise_greatest(${target}.maxs, excluded.maxs),
+      sums = elementwise_add(${target}.sums, excluded.sums),
+      metric_mins = elementwise_least(${target}.metric_mins, excluded.metric_mins),
+      metric_maxs = elementwise_greatest(${target}.metric_maxs, excluded.metric_maxs),
+      metric_sums = elementwise_add(${target}.metric_sums, excluded.metric_sums),
+      metric_counts = elementwise_add(${target}.metric_counts, excluded.metric_counts)
   `);
 }

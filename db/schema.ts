@@ -96,6 +96,9 @@ export const reports = pgTable(
     // The refresh finds new reports by xid alone; queries find a company's tail by both.
     index('reports_xid_idx').on(table.xid),
     index('reports_company_xid_idx').on(table.companyId, table.xid),
+    // Reports arrive in about time order, so a BRIN index finds a time range (the raw
+    // edges of a query over every worker) for a few bytes per thousand rows.
+    index('reports_time_brin_idx').using('brin', table.time),
   ],
 );
 
@@ -174,13 +177,13 @@ const bytea = customType<{ data: Uint8Array }>({ dataType: () => 'bytea' });
 
 /**
  * Series chunks: a rollup's per-metric results packed per worker, metric and span of
- * buckets (six hours of five-minute buckets, a day of hourly ones), so that a query at
- * the rollup's own width reads one row per series and span instead of one per bucket.
- * Only the buckets with samples are present, ascending. `buckets` packs their numbers
- * (bucket start in seconds / width) as big-endian int4; `avgs`, `mins` and `maxs` pack
- * big-endian float8 values, the ones the rollup's own rows would return. A chunk is built
- * once its span has ended and rebuilt when a late report changes its buckets; until then
- * its (worker, span) is in `chunk_queue` and queries read the rollup rows.
+ * buckets (six hours of five-minute buckets, a day of hourly ones). A query at the
+ * rollup's own width then reads one row per series and span instead of one per bucket.
+ * `avgs`, `mins` and `maxs` pack one big-endian float8 per bucket of the span, in order,
+ * NaN where the bucket has no samples (samples are finite, so no result is NaN). They
+ * are the values the rollup's own rows return. A chunk is built once its span has ended
+ * and rebuilt when a late report changes its buckets; until then its (worker, span) is
+ * in `chunk_queue` and queries read the rollup rows.
  */
 function chunkTable(name: string) {
   return pgTable(
@@ -191,14 +194,13 @@ function chunkTable(name: string) {
       chunkStart: timestamptz('chunk_start').notNull(),
       /** Index into METRIC_KEYS. */
       metric: smallint('metric').notNull(),
-      buckets: bytea('buckets').notNull(),
       avgs: bytea('avgs').notNull(),
       mins: bytea('mins').notNull(),
       maxs: bytea('maxs').notNull(),
     },
     (table) => [
       primaryKey({ columns: [table.companyId, table.workerId, table.chunkStart, table.metric] }),
-      index(`${name}_company_start_idx`).on(table.companyId, table.chunkStart),
+      index(`${name}_company_start_idx`).on(table.companyId, table.chunkStart, table.metric),
     ],
   );
 }
@@ -210,9 +212,9 @@ export const chunksFiveMinutes = chunkTable('chunks_five_minutes');
 export const chunksHour = chunkTable('chunks_hour');
 
 /**
- * The (worker, span) pairs of a rollup whose chunk is missing or stale: the refresh adds
- * every pair it changes and deletes their chunks in the same transaction, and the
- * compaction builds the chunks of the pairs whose span has ended and removes them.
+ * The (worker, span) pairs of a rollup whose chunk is missing or stale. The refresh adds
+ * every pair it changes and deletes their chunks in the same transaction. The compaction
+ * builds the chunks of the pairs whose span has ended and removes those pairs.
  */
 export const chunkQueue = pgTable(
   'chunk_queue',

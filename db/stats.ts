@@ -1,5 +1,6 @@
 import { sql, type SQL } from 'drizzle-orm';
 
+import type { Aggregation } from '@/lib/schemas/workers';
 import { SERIES_STRIDE } from '@/lib/stats/layout';
 import { ROLLUP_WIDTHS, type Segment } from '@/lib/stats/plan';
 
@@ -35,7 +36,10 @@ export interface StatsSeries {
   metric: number;
   /** The series code (metric and variant) when split by variant, else null. */
   series: number | null;
-  /** Bucket starts in seconds since the epoch, ascending; the value arrays align with them. */
+  /**
+   * Bucket starts in seconds since the epoch, ascending. Each value array aligns with them,
+   * or is empty when its aggregation was not requested for the metric.
+   */
   dates: number[];
   avg: number[];
   min: number[];
@@ -46,6 +50,8 @@ export interface StatsQuery {
   companyId: string;
   workerIds?: string[];
   metricIndexes: number[];
+  /** The metric indexes requested with each aggregation; unset requests all three for every metric. */
+  aggregations?: Record<Aggregation, number[]>;
   interval: number;
   splitByVariant: boolean;
   segments: Segment[];
@@ -114,72 +120,166 @@ function chunkedRollupFor(segment: Segment, query: StatsQuery): ChunkedRollup | 
 /**
  * Selects the (worker, chunk start) pairs of a chunked segment that are read from rollup
  * rows: those queued for compaction and those with reports in the raw tail, because a
- * chunk keeps averages, which cannot merge exactly with the tail's sums.
+ * chunk keeps averages, which cannot merge exactly with the tail's sums. Returns the
+ * workers per chunk start (seconds).
  */
-function pendingChunks(rollup: ChunkedRollup, segment: Segment, query: StatsQuery, watermark: string, workerCondition: (alias: string) => SQL): SQL {
+async function selectPendingChunks(
+  transaction: Executor,
+  rollup: ChunkedRollup,
+  segment: Segment,
+  query: StatsQuery,
+  watermark: string,
+  workerCondition: (alias: string) => SQL,
+): Promise<Map<number, string[]>> {
   const firstStart = Math.floor(segment.from / rollup.span) * rollup.span;
   const span = sql.raw(String(rollup.span));
+  const rows = await queryRows<{ worker: string; start: number | string }>(
+    transaction,
+    sql`SELECT q.worker_id AS worker, extract(epoch FROM q.chunk_start)::float8 AS start FROM chunk_queue q
+        WHERE q.company_id = ${query.companyId} AND q.source = ${rollup.source} ${workerCondition('q')}
+          AND q.chunk_start >= to_timestamp(${firstStart}::float8) AND q.chunk_start < to_timestamp(${segment.to}::float8)
+        UNION
+        SELECT r.worker_id, floor(extract(epoch FROM r.time) / ${span}) * ${span} FROM reports r
+        WHERE r.company_id = ${query.companyId} ${workerCondition('r')} AND r.xid >= ${watermark}::xid8
+          AND ${timeRange(sql`r.time`, segment)}`,
+  );
 
-  return sql`
-    SELECT q.worker_id, q.chunk_start FROM chunk_queue q
-    WHERE q.company_id = ${query.companyId} AND q.source = ${rollup.source} ${workerCondition('q')}
-      AND q.chunk_start >= to_timestamp(${firstStart}::float8) AND q.chunk_start < to_timestamp(${segment.to}::float8)
-    UNION
-    SELECT r.worker_id, to_timestamp(floor(extract(epoch FROM r.time) / ${span}) * ${span}) FROM reports r
-    WHERE r.company_id = ${query.companyId} ${workerCondition('r')} AND r.xid >= ${watermark}::xid8
-      AND ${timeRange(sql`r.time`, segment)}`;
+  const pending = new Map<number, string[]>();
+  for (const row of rows) {
+    const start = Number(row.start);
+    pending.set(start, [...(pending.get(start) ?? []), row.worker]);
+  }
+
+  return pending;
 }
 
+/** Selects the rollup rows of the pending pairs, a condition on `ro`; false when none is pending. */
+function pendingRowsCondition(rollup: ChunkedRollup, pending: Map<number, string[]>): SQL {
+  const spans = [...pending].map(
+    ([start, workers]) =>
+      sql`(ro.bucket >= to_timestamp(${start}::float8) AND ro.bucket < to_timestamp(${start + rollup.span}::float8)
+           AND ro.worker_id = ANY(${textArray(workers)}))`,
+  );
+
+  return anyOf(spans);
+}
+
+type CollectedSeries = StatsSeries & { sorted: boolean; wanted: Record<Aggregation, boolean> };
+
 /**
- * Collects points into series. Points of one series may arrive from several sources out
- * of order; `finish` sorts those series by date.
+ * Collects points into series, keeping only the aggregations requested for each metric
+ * (the arrays of the others stay empty). Points of one series may arrive from several
+ * sources out of order; `finish` sorts those series by date.
  */
 class SeriesCollector {
-  private readonly series = new Map<string, StatsSeries & { sorted: boolean }>();
+  private readonly series = new Map<string, CollectedSeries>();
 
-  push(worker: string, metric: number, code: number | null, date: number, avg: number, min: number, max: number): void {
+  constructor(private readonly aggregations: StatsQuery['aggregations']) {}
+
+  /** Returns the series of a worker and metric (or series code), created empty on first use. */
+  entry(worker: string, metric: number, code: number | null): CollectedSeries {
     const key = `${worker}\u0000${code ?? metric}`;
     let entry = this.series.get(key);
     if (!entry) {
-      entry = { worker, metric, series: code, dates: [], avg: [], min: [], max: [], sorted: true };
+      const wanted = (aggregation: Aggregation) => this.aggregations?.[aggregation].includes(metric) ?? true;
+      entry = {
+        worker,
+        metric,
+        series: code,
+        dates: [],
+        avg: [],
+        min: [],
+        max: [],
+        sorted: true,
+        wanted: { avg: wanted('avg'), min: wanted('min'), max: wanted('max') },
+      };
       this.series.set(key, entry);
     }
+
+    return entry;
+  }
+
+  /**
+   * Adds a run of ascending points to a series. The value arrays hold the requested
+   * aggregations of the metric only, as the collector keeps them.
+   */
+  append(worker: string, metric: number, points: { dates: number[]; avg: number[]; min: number[]; max: number[] }): void {
+    const entry = this.entry(worker, metric, null);
+    if (entry.dates.length === 0) {
+      Object.assign(entry, points);
+      return;
+    }
+    if (points.dates.length > 0 && entry.dates[entry.dates.length - 1] >= points.dates[0]) {
+      entry.sorted = false;
+    }
+    entry.dates = entry.dates.concat(points.dates);
+    entry.avg = entry.avg.concat(points.avg);
+    entry.min = entry.min.concat(points.min);
+    entry.max = entry.max.concat(points.max);
+  }
+
+  static push(entry: CollectedSeries, date: number, avg: number, min: number, max: number): void {
     const count = entry.dates.length;
     if (count > 0 && entry.dates[count - 1] >= date) {
       entry.sorted = false;
     }
     entry.dates.push(date);
-    entry.avg.push(avg);
-    entry.min.push(min);
-    entry.max.push(max);
+    if (entry.wanted.avg) {
+      entry.avg.push(avg);
+    }
+    if (entry.wanted.min) {
+      entry.min.push(min);
+    }
+    if (entry.wanted.max) {
+      entry.max.push(max);
+    }
   }
 
   finish(): StatsSeries[] {
-    return [...this.series.values()].map(({ sorted, ...entry }) => {
+    return [...this.series.values()].map(({ sorted, wanted, ...entry }) => {
       if (sorted) {
         return entry;
       }
       const order = entry.dates.map((_, index) => index).sort((a, b) => entry.dates[a] - entry.dates[b]);
+      const reorder = (values: number[], kept: boolean) => (kept ? order.map((index) => values[index]) : values);
 
       return {
         ...entry,
         dates: order.map((index) => entry.dates[index]),
-        avg: order.map((index) => entry.avg[index]),
-        min: order.map((index) => entry.min[index]),
-        max: order.map((index) => entry.max[index]),
+        avg: reorder(entry.avg, wanted.avg),
+        min: reorder(entry.min, wanted.min),
+        max: reorder(entry.max, wanted.max),
       };
     });
   }
 }
 
-/** Views a bytea value (a Buffer from postgres, a Uint8Array from PGlite) for big-endian reads. */
-function byteView(bytes: Uint8Array): DataView {
+interface ChunkRow {
+  worker: string;
+  metric: number | string;
+  /** Span start in seconds. */
+  start: number | string;
+  /** Base64 of the packed float8 values, null when the aggregation was not requested. */
+  avgs: string | null;
+  mins: string | null;
+  maxs: string | null;
+}
+
+/** Views a base64 text of packed big-endian float8 values. */
+function float8View(base64: string | null): DataView | null {
+  if (base64 === null) {
+    return null;
+  }
+  const bytes = Buffer.from(base64, 'base64');
+
   return new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }
 
 /**
  * Reads the chunks of a chunked segment into the collector, keeping the buckets inside
- * the segment. Chunks of pending pairs are skipped, because their rollup rows are read instead.
+ * the segment. Chunks of pending pairs are skipped, because their rollup rows are read
+ * instead. Only the requested aggregations of each metric are sent, the others are null.
+ * Values travel as base64, which is a third the size of the numbers as text.
  */
 async function collectChunks(
   transaction: Executor,
@@ -187,39 +287,97 @@ async function collectChunks(
   rollup: ChunkedRollup,
   segment: Segment,
   query: StatsQuery,
-  pending: SQL,
+  pending: Map<number, string[]>,
   workerCondition: (alias: string) => SQL,
 ): Promise<void> {
   const firstStart = Math.floor(segment.from / rollup.span) * rollup.span;
-  const rows = await queryRows<{ worker: string; metric: number | string; buckets: Uint8Array; avgs: Uint8Array; mins: Uint8Array; maxs: Uint8Array }>(
+  const pendingWorkers = [...pending].flatMap(([, workers]) => workers);
+  const pendingStarts = [...pending].flatMap(([start, workers]) => workers.map(() => start));
+  const column = (name: 'avgs' | 'mins' | 'maxs', aggregation: Aggregation) =>
+    sql`CASE WHEN c.metric = ANY(${intArray(query.aggregations?.[aggregation] ?? query.metricIndexes)})
+             THEN encode(c.${sql.raw(name)}, 'base64') END AS ${sql.raw(name)}`;
+  const rows = await queryRows<ChunkRow>(
     transaction,
-    sql`WITH pending AS (${pending})
-        SELECT c.worker_id AS worker, c.metric, c.buckets, c.avgs, c.mins, c.maxs
+    sql`SELECT c.worker_id AS worker, c.metric, extract(epoch FROM c.chunk_start)::float8 AS start,
+               ${column('avgs', 'avg')}, ${column('mins', 'min')}, ${column('maxs', 'max')}
         FROM ${sql.raw(rollup.chunkTable)} c
         WHERE c.company_id = ${query.companyId} ${workerCondition('c')}
           AND c.metric = ANY(${intArray(query.metricIndexes)})
           AND c.chunk_start >= to_timestamp(${firstStart}::float8) AND c.chunk_start < to_timestamp(${segment.to}::float8)
-          AND NOT EXISTS (SELECT 1 FROM pending p WHERE p.worker_id = c.worker_id AND p.chunk_start = c.chunk_start)
+          AND NOT EXISTS (
+            SELECT 1 FROM unnest(${textArray(pendingWorkers)}, ${floatArray(pendingStarts)}) AS pending(worker_id, start)
+            WHERE pending.worker_id = c.worker_id AND c.chunk_start = to_timestamp(pending.start))
         ORDER BY c.worker_id, c.metric, c.chunk_start`,
   );
 
-  // Rollup segments hold the buckets that start in [from, to).
-  const firstBucket = Math.ceil(segment.from / rollup.width);
-  const endBucket = Math.ceil(segment.to / rollup.width);
-  for (const row of rows) {
-    const metric = Number(row.metric);
-    const buckets = byteView(row.buckets);
-    const avgs = byteView(row.avgs);
-    const mins = byteView(row.mins);
-    const maxs = byteView(row.maxs);
-    for (let index = 0; index < buckets.byteLength / 4; index++) {
-      const bucket = buckets.getInt32(index * 4);
-      if (bucket < firstBucket || bucket >= endBucket) {
-        continue;
+  // Rows come ordered by worker and metric: each run of rows is one series, whose arrays
+  // are sized in a first pass and filled in a second.
+  for (let first = 0; first < rows.length; ) {
+    let end = first + 1;
+    while (end < rows.length && rows[end].worker === rows[first].worker && rows[end].metric === rows[first].metric) {
+      end++;
+    }
+    const chunks = rows.slice(first, end).map((row) => ({
+      start: Number(row.start),
+      avgs: float8View(row.avgs),
+      mins: float8View(row.mins),
+      maxs: float8View(row.maxs),
+    }));
+    collector.append(rows[first].worker, Number(rows[first].metric), segmentPoints(chunks, rollup, segment));
+    first = end;
+  }
+}
+
+/** Unpacks a series' chunks into the points that lie in the segment: bucket starts in [from, to). */
+function segmentPoints(
+  chunks: { start: number; avgs: DataView | null; mins: DataView | null; maxs: DataView | null }[],
+  rollup: ChunkedRollup,
+  segment: Segment,
+): { dates: number[]; avg: number[]; min: number[]; max: number[] } {
+  const slots = rollup.span / rollup.width;
+  const inSegment = (date: number) => date >= segment.from && date < segment.to;
+  // Every bucket has all three values or none, so any column sent shows which buckets have samples.
+  const presence = (chunk: (typeof chunks)[number]) => chunk.avgs ?? chunk.mins ?? chunk.maxs;
+
+  let count = 0;
+  for (const chunk of chunks) {
+    const values = presence(chunk);
+    for (let slot = 0; values && slot < slots; slot++) {
+      if (inSegment(chunk.start + slot * rollup.width) && !Number.isNaN(values.getFloat64(slot * 8))) {
+        count++;
       }
-      collector.push(row.worker, metric, null, bucket * rollup.width, avgs.getFloat64(index * 8), mins.getFloat64(index * 8), maxs.getFloat64(index * 8));
     }
   }
+
+  const points = {
+    dates: new Array<number>(count),
+    avg: chunks[0]?.avgs ? new Array<number>(count) : [],
+    min: chunks[0]?.mins ? new Array<number>(count) : [],
+    max: chunks[0]?.maxs ? new Array<number>(count) : [],
+  };
+  let index = 0;
+  for (const chunk of chunks) {
+    const values = presence(chunk);
+    for (let slot = 0; values && slot < slots; slot++) {
+      const date = chunk.start + slot * rollup.width;
+      if (!inSegment(date) || Number.isNaN(values.getFloat64(slot * 8))) {
+        continue;
+      }
+      points.dates[index] = date;
+      if (chunk.avgs) {
+        points.avg[index] = chunk.avgs.getFloat64(slot * 8);
+      }
+      if (chunk.mins) {
+        points.min[index] = chunk.mins.getFloat64(slot * 8);
+      }
+      if (chunk.maxs) {
+        points.max[index] = chunk.maxs.getFloat64(slot * 8);
+      }
+      index++;
+    }
+  }
+
+  return points;
 }
 
 /**
@@ -245,7 +403,7 @@ export async function selectStatsSeries(db: Database, query: StatsQuery): Promis
       // 4 MB would spill it to disk.
       await transaction.execute(sql`SET LOCAL work_mem = '64MB'`);
 
-      const collector = new SeriesCollector();
+      const collector = new SeriesCollector(query.aggregations);
       const parts: SQL[] = rawReportConditions(query.segments, watermark).map(
         (condition) =>
           sql`SELECT r.worker_id, u.code, ${bucketStart(sql`r.time`, interval)} AS bucket,
@@ -262,16 +420,16 @@ export async function selectStatsSeries(db: Database, query: StatsQuery): Promis
         const table = sql.raw(`rollups_${source}`);
         for (const segment of query.segments.filter((candidate) => candidate.source === source)) {
           // A chunked segment reads rollup rows only for the pairs that have no usable chunk.
+          let rollupCondition = sql`ro.company_id = ${query.companyId} ${workerCondition('ro')} AND ${timeRange(sql`ro.bucket`, segment)}`;
           const chunked = chunkedRollupFor(segment, query);
-          let pendingJoin = sql``;
           if (chunked) {
-            const pending = pendingChunks(chunked, segment, query, watermark, workerCondition);
+            const pending = await selectPendingChunks(transaction, chunked, segment, query, watermark, workerCondition);
             await collectChunks(transaction, collector, chunked, segment, query, pending, workerCondition);
-            pendingJoin = sql`JOIN (${pending}) AS pending
-              ON pending.worker_id = ro.worker_id AND ro.bucket >= pending.chunk_start
-             AND ro.bucket < pending.chunk_start + make_interval(secs => ${sql.raw(String(chunked.span))})`;
+            if (pending.size === 0) {
+              continue;
+            }
+            rollupCondition = sql`${rollupCondition} AND ${pendingRowsCondition(chunked, pending)}`;
           }
-          const rollupCondition = sql`ro.company_id = ${query.companyId} ${workerCondition('ro')} AND ${timeRange(sql`ro.bucket`, segment)}`;
 
           // Split by variant: one partial per position of the layout, each counting one
           // sample per report. Otherwise the per-metric totals, which count their samples.
@@ -291,7 +449,6 @@ export async function selectStatsSeries(db: Database, query: StatsQuery): Promis
                            ro.metric_mins[wanted.slot] AS mn, ro.metric_maxs[wanted.slot] AS mx,
                            ro.metric_sums[wanted.slot] AS sm, ro.metric_counts[wanted.slot]::bigint AS cnt
                     FROM ${table} ro
-                    ${pendingJoin}
                     JOIN layouts l ON l.company_id = ro.company_id AND l.id = ro.layout_id
                     CROSS JOIN LATERAL (
                       SELECT requested.metric, array_position(l.metrics, requested.metric::smallint) AS slot
@@ -318,12 +475,17 @@ export async function selectStatsSeries(db: Database, query: StatsQuery): Promis
               GROUP BY 1, 2, 3
               ORDER BY 1, 2, 3`,
         );
+        // Rows arrive ordered by worker and series, so consecutive rows share their entry.
+        let entry: ReturnType<SeriesCollector['entry']> | undefined;
         for (const row of rows) {
           const series = Number(row.series);
-          collector.push(
-            row.worker,
-            query.splitByVariant ? Math.floor(series / SERIES_STRIDE) : series,
-            query.splitByVariant ? series : null,
+          const metric = query.splitByVariant ? Math.floor(series / SERIES_STRIDE) : series;
+          const code = query.splitByVariant ? series : null;
+          if (entry?.worker !== row.worker || entry.metric !== metric || entry.series !== code) {
+            entry = collector.entry(row.worker, metric, code);
+          }
+          SeriesCollector.push(
+            entry,
             Number(row.bucket),
             Number(row.avg),
             Number(row.min),
@@ -405,4 +567,8 @@ export function textArray(values: readonly string[]): SQL {
 
 function intArray(values: readonly number[]): SQL {
   return sql`${`{${values.map((value) => Math.trunc(value)).join(',')}}`}::int[]`;
+}
+
+function floatArray(values: readonly number[]): SQL {
+  return sql`${`{${values.join(',')}}`}::float8[]`;
 }

@@ -11,7 +11,6 @@ CREATE TABLE "chunks_five_minutes" (
 	"worker_id" text NOT NULL,
 	"chunk_start" timestamp with time zone NOT NULL,
 	"metric" smallint NOT NULL,
-	"buckets" "bytea" NOT NULL,
 	"avgs" "bytea" NOT NULL,
 	"mins" "bytea" NOT NULL,
 	"maxs" "bytea" NOT NULL,
@@ -23,7 +22,6 @@ CREATE TABLE "chunks_hour" (
 	"worker_id" text NOT NULL,
 	"chunk_start" timestamp with time zone NOT NULL,
 	"metric" smallint NOT NULL,
-	"buckets" "bytea" NOT NULL,
 	"avgs" "bytea" NOT NULL,
 	"mins" "bytea" NOT NULL,
 	"maxs" "bytea" NOT NULL,
@@ -31,8 +29,9 @@ CREATE TABLE "chunks_hour" (
 );
 --> statement-breakpoint
 CREATE INDEX "chunk_queue_source_start_idx" ON "chunk_queue" USING btree ("source","chunk_start");--> statement-breakpoint
-CREATE INDEX "chunks_five_minutes_company_start_idx" ON "chunks_five_minutes" USING btree ("company_id","chunk_start");--> statement-breakpoint
-CREATE INDEX "chunks_hour_company_start_idx" ON "chunks_hour" USING btree ("company_id","chunk_start");--> statement-breakpoint
+CREATE INDEX "chunks_five_minutes_company_start_idx" ON "chunks_five_minutes" USING btree ("company_id","chunk_start","metric");--> statement-breakpoint
+CREATE INDEX "chunks_hour_company_start_idx" ON "chunks_hour" USING btree ("company_id","chunk_start","metric");--> statement-breakpoint
+CREATE INDEX "reports_time_brin_idx" ON "reports" USING brin ("time");--> statement-breakpoint
 -- Rollups written before chunks existed are read from their rows until compacted.
 INSERT INTO "chunk_queue" ("company_id", "worker_id", "source", "chunk_start")
 SELECT DISTINCT "company_id", "worker_id", 'five_minutes', to_timestamp(floor(extract(epoch FROM "bucket") / 21600) * 21600)

@@ -109,6 +109,11 @@ export async function getStats(
     companyId: context.companyId,
     workerIds: request.worker_ids,
     metricIndexes: [...aggregations.keys()].map(metricIndex),
+    aggregations: {
+      avg: [...aggregations].filter(([, list]) => list.includes('avg')).map(([key]) => metricIndex(key)),
+      min: [...aggregations].filter(([, list]) => list.includes('min')).map(([key]) => metricIndex(key)),
+      max: [...aggregations].filter(([, list]) => list.includes('max')).map(([key]) => metricIndex(key)),
+    },
     interval: request.interval,
     splitByVariant: request.split_by_variant ?? false,
     segments: segmentsFor(request.from_date, request.to_date, request.interval, source),
