@@ -24,7 +24,13 @@ export const CHUNKED_ROLLUPS: readonly ChunkedRollup[] = [
  */
 export const CHUNK_GRACE_SECONDS = 600;
 
-/** (worker, span) pairs compacted per transaction, which bounds how long the lock is held. */
+/**
+ * Seconds between two partial builds of a running span's chunk: the rollup rows of at
+ * most this long plus CHUNK_GRACE_SECONDS are read past a partial chunk.
+ */
+export const PARTIAL_REBUILD_SECONDS = 3600;
+
+/** (worker, span) pairs compacted per statement, which bounds how long the lock is held. */
 const COMPACTION_BATCH = 200;
 
 // Compaction shares the refresh lock: both write the rollups' derived state.
@@ -38,16 +44,18 @@ function chunkStartOf(column: SQL, span: number): SQL {
 
 /**
  * Marks the chunks that the refresh batch changes: queues their (worker, span) pairs and
- * deletes their chunks, so that queries read those spans from the rollup rows until the
- * compaction rebuilds them. Runs in the refresh transaction, after the merge.
+ * deletes the chunks that cover a changed bucket, so that queries read those spans from
+ * the rollup rows until the compaction rebuilds them. A partial chunk of a running span
+ * stays when only buckets after it changed. Runs in the refresh transaction, after the merge.
  */
 export async function invalidateChunks(transaction: Executor): Promise<void> {
   for (const rollup of CHUNKED_ROLLUPS) {
     const chunkTable = sql.raw(rollup.chunkTable);
     await transaction.execute(sql`
       WITH changed AS (
-        SELECT DISTINCT company_id, worker_id, ${chunkStartOf(sql`bucket`, rollup.span)} AS chunk_start
+        SELECT company_id, worker_id, ${chunkStartOf(sql`bucket`, rollup.span)} AS chunk_start, min(bucket) AS first_bucket
         FROM refresh_batch
+        GROUP BY 1, 2, 3
       ),
       queued AS (
         INSERT INTO chunk_queue (company_id, worker_id, source, chunk_start)
@@ -57,7 +65,7 @@ export async function invalidateChunks(transaction: Executor): Promise<void> {
       DELETE FROM ${chunkTable} chunk
       USING changed
       WHERE chunk.company_id = changed.company_id AND chunk.worker_id = changed.worker_id
-        AND chunk.chunk_start = changed.chunk_start
+        AND chunk.chunk_start = changed.chunk_start AND changed.first_bucket < chunk.complete_before
     `);
   }
 }
@@ -65,17 +73,20 @@ export async function invalidateChunks(transaction: Executor): Promise<void> {
 export interface CompactionResult {
   /** False when a refresh held the lock, so nothing was done. */
   ran: boolean;
-  /** (worker, span) pairs whose chunks were built. */
+  /** (worker, span) pairs whose chunks were built, whole or partial. */
   compacted: number;
-  /** Whether queued spans that have ended remain for another round. */
+  /** Whether pairs due for a chunk remain for another round. */
   more: boolean;
 }
 
 /**
- * Builds the chunks of up to COMPACTION_BATCH queued (worker, span) pairs per rollup whose
- * span ended at least CHUNK_GRACE_SECONDS before `now`, in one transaction. Each bucket's
- * values are computed as the rollup rows' query computes them: the average as the exact
- * numeric sum over the count, and min and max through their shortest decimal text.
+ * Builds, per rollup and in one transaction, the chunks of up to COMPACTION_BATCH queued
+ * (worker, span) pairs whose span ended at least CHUNK_GRACE_SECONDS before `now`, and
+ * removes them from the queue. Then it builds partial chunks of up to COMPACTION_BATCH
+ * running spans, over their buckets that ended CHUNK_GRACE_SECONDS ago, at most once per
+ * PARTIAL_REBUILD_SECONDS per pair; those stay queued. Each bucket's values are computed
+ * as the rollup rows' query computes them: the average as the exact numeric sum over the
+ * count, and min and max through their shortest decimal text.
  */
 export async function compactChunks(db: Database, now: Date): Promise<CompactionResult> {
   return db.transaction(
@@ -91,11 +102,16 @@ export async function compactChunks(db: Database, now: Date): Promise<Compaction
       let compacted = 0;
       let more = false;
       for (const rollup of CHUNKED_ROLLUPS) {
-        const endedBefore = now.getTime() / 1000 - CHUNK_GRACE_SECONDS - rollup.span;
-        const [result] = await queryRows<{ pairs: number | string }>(transaction, compactionStatement(rollup, endedBefore));
-        const pairs = Number(result?.pairs ?? 0);
-        compacted += pairs;
-        more ||= pairs === COMPACTION_BATCH;
+        const coveredUntil = Math.floor((now.getTime() / 1000 - CHUNK_GRACE_SECONDS) / rollup.width) * rollup.width;
+        for (const partial of [false, true]) {
+          const [result] = await queryRows<{ pairs: number | string }>(
+            transaction,
+            compactionStatement(rollup, coveredUntil, partial),
+          );
+          const pairs = Number(result?.pairs ?? 0);
+          compacted += pairs;
+          more ||= pairs === COMPACTION_BATCH;
+        }
       }
 
       return { ran: true, compacted, more };
@@ -104,25 +120,47 @@ export async function compactChunks(db: Database, now: Date): Promise<Compaction
   );
 }
 
-function compactionStatement(rollup: ChunkedRollup, endedBefore: number): SQL {
+/**
+ * Builds chunks up to `coveredUntil` (seconds, a bucket boundary). Whole: the queued
+ * spans that end by then, taken off the queue. Partial: the queued spans running then,
+ * whose chunk (if any) covers less than `coveredUntil - PARTIAL_REBUILD_SECONDS`.
+ */
+function compactionStatement(rollup: ChunkedRollup, coveredUntil: number, partial: boolean): SQL {
   const rollupTable = sql.raw(rollup.rollupTable);
   const chunkTable = sql.raw(rollup.chunkTable);
   const width = sql.raw(String(rollup.width));
   const span = sql.raw(String(rollup.span));
+  const until = sql`to_timestamp(${coveredUntil}::float8)`;
 
-  return sql`
-    WITH picked AS (
+  const picked = partial
+    ? sql`
+      SELECT queue.company_id, queue.worker_id, queue.chunk_start, ${until} AS complete_before
+      FROM chunk_queue queue
+      WHERE queue.source = ${rollup.source}
+        AND queue.chunk_start < ${until} AND queue.chunk_start + make_interval(secs => ${span}) > ${until}
+        AND coalesce(
+              (SELECT chunk.complete_before FROM ${chunkTable} chunk
+               WHERE chunk.company_id = queue.company_id AND chunk.worker_id = queue.worker_id
+                 AND chunk.chunk_start = queue.chunk_start
+               LIMIT 1),
+              queue.chunk_start) <= to_timestamp(${coveredUntil - PARTIAL_REBUILD_SECONDS}::float8)
+      ORDER BY queue.chunk_start
+      LIMIT ${COMPACTION_BATCH}`
+    : sql`
       DELETE FROM chunk_queue queue
       USING (
         SELECT company_id, worker_id, chunk_start FROM chunk_queue
-        WHERE source = ${rollup.source} AND chunk_start <= to_timestamp(${endedBefore}::float8)
+        WHERE source = ${rollup.source} AND chunk_start + make_interval(secs => ${span}) <= ${until}
         ORDER BY chunk_start
         LIMIT ${COMPACTION_BATCH}
       ) AS oldest
       WHERE queue.source = ${rollup.source} AND queue.company_id = oldest.company_id
         AND queue.worker_id = oldest.worker_id AND queue.chunk_start = oldest.chunk_start
-      RETURNING queue.company_id, queue.worker_id, queue.chunk_start
-    ),
+      RETURNING queue.company_id, queue.worker_id, queue.chunk_start,
+                queue.chunk_start + make_interval(secs => ${span}) AS complete_before`;
+
+  return sql`
+    WITH picked AS (${picked}),
     points AS (
       SELECT ro.company_id, ro.worker_id, picked.chunk_start, layout.metrics[slot] AS metric,
              ((extract(epoch FROM ro.bucket) - extract(epoch FROM picked.chunk_start)) / ${width})::int AS offset_in_span,
@@ -132,17 +170,19 @@ function compactionStatement(rollup: ChunkedRollup, endedBefore: number): SQL {
       FROM picked
       JOIN ${rollupTable} ro
         ON ro.company_id = picked.company_id AND ro.worker_id = picked.worker_id
-       AND ro.bucket >= picked.chunk_start AND ro.bucket < picked.chunk_start + make_interval(secs => ${span})
+       AND ro.bucket >= picked.chunk_start AND ro.bucket < picked.complete_before
       JOIN layouts layout ON layout.company_id = ro.company_id AND layout.id = ro.layout_id
       CROSS JOIN LATERAL generate_subscripts(layout.metrics, 1) AS slot
       GROUP BY 1, 2, 3, 4, 5
     ),
     series AS (
-      SELECT DISTINCT company_id, worker_id, chunk_start, metric FROM points
+      SELECT DISTINCT points.company_id, points.worker_id, points.chunk_start, points.metric, picked.complete_before
+      FROM points
+      JOIN picked USING (company_id, worker_id, chunk_start)
     ),
     written AS (
-      INSERT INTO ${chunkTable} (company_id, worker_id, chunk_start, metric, avgs, mins, maxs)
-      SELECT series.company_id, series.worker_id, series.chunk_start, series.metric,
+      INSERT INTO ${chunkTable} (company_id, worker_id, chunk_start, metric, complete_before, avgs, mins, maxs)
+      SELECT series.company_id, series.worker_id, series.chunk_start, series.metric, series.complete_before,
              string_agg(float8send(coalesce(points.avg, 'NaN')), ''::bytea ORDER BY slot.number),
              string_agg(float8send(coalesce(points.min, 'NaN')), ''::bytea ORDER BY slot.number),
              string_agg(float8send(coalesce(points.max, 'NaN')), ''::bytea ORDER BY slot.number)
@@ -152,9 +192,9 @@ function compactionStatement(rollup: ChunkedRollup, endedBefore: number): SQL {
         ON points.company_id = series.company_id AND points.worker_id = series.worker_id
        AND points.chunk_start = series.chunk_start AND points.metric = series.metric
        AND points.offset_in_span = slot.number
-      GROUP BY 1, 2, 3, 4
+      GROUP BY 1, 2, 3, 4, 5
       ON CONFLICT (company_id, worker_id, chunk_start, metric) DO UPDATE SET
-        avgs = excluded.avgs, mins = excluded.mins, maxs = excluded.maxs
+        complete_before = excluded.complete_before, avgs = excluded.avgs, mins = excluded.mins, maxs = excluded.maxs
     )
     SELECT count(*) AS pairs FROM picked
   `;

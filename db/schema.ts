@@ -181,9 +181,10 @@ const bytea = customType<{ data: Uint8Array }>({ dataType: () => 'bytea' });
  * rollup's own width then reads one row per series and span instead of one per bucket.
  * `avgs`, `mins` and `maxs` pack one big-endian float8 per bucket of the span, in order,
  * NaN where the bucket has no samples (samples are finite, so no result is NaN). They
- * are the values the rollup's own rows return. A chunk is built once its span has ended
- * and rebuilt when a late report changes its buckets; until then its (worker, span) is
- * in `chunk_queue` and queries read the rollup rows.
+ * are the values the rollup's own rows return. A chunk is built once its span has ended,
+ * and partially (up to `complete_before`) while it runs. A report that changes a covered
+ * bucket deletes it until it is rebuilt. Queries read the rollup rows of the buckets that
+ * no chunk covers.
  */
 function chunkTable(name: string) {
   return pgTable(
@@ -194,6 +195,8 @@ function chunkTable(name: string) {
       chunkStart: timestamptz('chunk_start').notNull(),
       /** Index into METRIC_KEYS. */
       metric: smallint('metric').notNull(),
+      /** End of the buckets the chunk covers: the span's end, or earlier for a running span. */
+      completeBefore: timestamptz('complete_before').notNull(),
       avgs: bytea('avgs').notNull(),
       mins: bytea('mins').notNull(),
       maxs: bytea('maxs').notNull(),

@@ -117,51 +117,83 @@ function chunkedRollupFor(segment: Segment, query: StatsQuery): ChunkedRollup | 
   return CHUNKED_ROLLUPS.find((rollup) => rollup.source === segment.source && rollup.width === query.interval);
 }
 
+/** A (worker, span) pair of a chunked segment whose rollup rows may be needed. */
+interface PendingPair {
+  worker: string;
+  /** Span start in seconds. */
+  start: number;
+  /** Time of the pair's earliest report in the raw tail, in seconds; null when it has none. */
+  tailFrom: number | null;
+}
+
 /**
- * Selects the (worker, chunk start) pairs of a chunked segment that are read from rollup
- * rows: those queued for compaction and those with reports in the raw tail, because a
- * chunk keeps averages, which cannot merge exactly with the tail's sums. Returns the
- * workers per chunk start (seconds).
+ * Selects the (worker, span) pairs of a chunked segment that may be read from rollup
+ * rows: those queued for compaction, whose chunk is missing or partial, and those with
+ * reports in the raw tail. A chunk covering a tail report's bucket is not used, because a
+ * chunk keeps averages, which cannot merge exactly with the tail's sums.
  */
-async function selectPendingChunks(
+async function selectPendingPairs(
   transaction: Executor,
   rollup: ChunkedRollup,
   segment: Segment,
   query: StatsQuery,
   watermark: string,
   workerCondition: (alias: string) => SQL,
-): Promise<Map<number, string[]>> {
+): Promise<PendingPair[]> {
   const firstStart = Math.floor(segment.from / rollup.span) * rollup.span;
   const span = sql.raw(String(rollup.span));
-  const rows = await queryRows<{ worker: string; start: number | string }>(
+  const rows = await queryRows<{ worker: string; start: number | string; tail_from: number | string | null }>(
     transaction,
-    sql`SELECT q.worker_id AS worker, extract(epoch FROM q.chunk_start)::float8 AS start FROM chunk_queue q
-        WHERE q.company_id = ${query.companyId} AND q.source = ${rollup.source} ${workerCondition('q')}
-          AND q.chunk_start >= to_timestamp(${firstStart}::float8) AND q.chunk_start < to_timestamp(${segment.to}::float8)
-        UNION
-        SELECT r.worker_id, floor(extract(epoch FROM r.time) / ${span}) * ${span} FROM reports r
-        WHERE r.company_id = ${query.companyId} ${workerCondition('r')} AND r.xid >= ${watermark}::xid8
-          AND ${timeRange(sql`r.time`, segment)}`,
+    sql`SELECT worker, start, min(tail_time) AS tail_from
+        FROM (
+          SELECT q.worker_id AS worker, extract(epoch FROM q.chunk_start)::float8 AS start, NULL::float8 AS tail_time
+          FROM chunk_queue q
+          WHERE q.company_id = ${query.companyId} AND q.source = ${rollup.source} ${workerCondition('q')}
+            AND q.chunk_start >= to_timestamp(${firstStart}::float8) AND q.chunk_start < to_timestamp(${segment.to}::float8)
+          UNION ALL
+          SELECT r.worker_id, floor(extract(epoch FROM r.time) / ${span}) * ${span}, extract(epoch FROM r.time)::float8
+          FROM reports r
+          WHERE r.company_id = ${query.companyId} ${workerCondition('r')} AND r.xid >= ${watermark}::xid8
+            AND ${timeRange(sql`r.time`, segment)}
+        ) AS pairs
+        GROUP BY 1, 2`,
   );
 
-  const pending = new Map<number, string[]>();
-  for (const row of rows) {
-    const start = Number(row.start);
-    pending.set(start, [...(pending.get(start) ?? []), row.worker]);
-  }
-
-  return pending;
+  return rows.map((row) => ({
+    worker: row.worker,
+    start: Number(row.start),
+    tailFrom: row.tail_from === null ? null : Number(row.tail_from),
+  }));
 }
 
-/** Selects the rollup rows of the pending pairs, a condition on `ro`; false when none is pending. */
-function pendingRowsCondition(rollup: ChunkedRollup, pending: Map<number, string[]>): SQL {
-  const spans = [...pending].map(
-    ([start, workers]) =>
-      sql`(ro.bucket >= to_timestamp(${start}::float8) AND ro.bucket < to_timestamp(${start + rollup.span}::float8)
-           AND ro.worker_id = ANY(${textArray(workers)}))`,
-  );
+/**
+ * Selects the rollup rows of the pending pairs past what their chunks cover, a condition
+ * on `ro`. `covered` maps a pair's key to the end of its chunk that was read, in seconds.
+ */
+function pendingRowsCondition(rollup: ChunkedRollup, pending: PendingPair[], covered: Map<string, number>): SQL {
+  const workersByRange = new Map<string, { from: number; to: number; workers: string[] }>();
+  for (const pair of pending) {
+    const from = covered.get(pairKey(pair.worker, pair.start)) ?? pair.start;
+    const to = pair.start + rollup.span;
+    if (from >= to) {
+      continue;
+    }
+    const range = workersByRange.get(`${from}:${to}`) ?? { from, to, workers: [] };
+    range.workers.push(pair.worker);
+    workersByRange.set(`${from}:${to}`, range);
+  }
 
-  return anyOf(spans);
+  return anyOf(
+    [...workersByRange.values()].map(
+      ({ from, to, workers }) =>
+        sql`(ro.bucket >= to_timestamp(${from}::float8) AND ro.bucket < to_timestamp(${to}::float8)
+             AND ro.worker_id = ANY(${textArray(workers)}))`,
+    ),
+  );
+}
+
+function pairKey(worker: string, start: number): string {
+  return `${worker}\u0000${start}`;
 }
 
 type CollectedSeries = StatsSeries & { sorted: boolean; wanted: Record<Aggregation, boolean> };
@@ -259,27 +291,35 @@ interface ChunkRow {
   metric: number | string;
   /** Span start in seconds. */
   start: number | string;
+  /** End of the buckets the chunk covers, in seconds. */
+  covered_until: number | string;
   /** Base64 of the packed float8 values, null when the aggregation was not requested. */
   avgs: string | null;
   mins: string | null;
   maxs: string | null;
 }
 
-/** Views a base64 text of packed big-endian float8 values. */
-function float8View(base64: string | null): DataView | null {
+/** Decodes a base64 text of packed big-endian float8 values. */
+function decodeFloat8(base64: string | null): Float64Array | null {
   if (base64 === null) {
     return null;
   }
   const bytes = Buffer.from(base64, 'base64');
+  // Typed arrays use the platform's byte order, which is little-endian on every platform
+  // Node.js supports; the copy also aligns the values to 8 bytes.
+  const values = new Float64Array(bytes.byteLength / 8);
+  new Uint8Array(values.buffer).set(bytes.swap64());
 
-  return new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  return values;
 }
 
 /**
  * Reads the chunks of a chunked segment into the collector, keeping the buckets inside
- * the segment. Chunks of pending pairs are skipped, because their rollup rows are read
- * instead. Only the requested aggregations of each metric are sent, the others are null.
- * Values travel as base64, which is a third the size of the numbers as text.
+ * the segment that the chunk covers. A chunk covering a bucket of a raw tail report is
+ * skipped, because the pair's rollup rows are read instead. Only the requested
+ * aggregations of each metric are sent, the others are null. Values travel as base64,
+ * which is a third the size of the numbers as text. Returns, per pending pair whose chunk
+ * was read, the end of what it covers.
  */
 async function collectChunks(
   transaction: Executor,
@@ -287,31 +327,36 @@ async function collectChunks(
   rollup: ChunkedRollup,
   segment: Segment,
   query: StatsQuery,
-  pending: Map<number, string[]>,
+  pending: PendingPair[],
   workerCondition: (alias: string) => SQL,
-): Promise<void> {
+): Promise<Map<string, number>> {
   const firstStart = Math.floor(segment.from / rollup.span) * rollup.span;
-  const pendingWorkers = [...pending].flatMap(([, workers]) => workers);
-  const pendingStarts = [...pending].flatMap(([start, workers]) => workers.map(() => start));
+  const tailPairs = pending.filter((pair) => pair.tailFrom !== null);
   const column = (name: 'avgs' | 'mins' | 'maxs', aggregation: Aggregation) =>
     sql`CASE WHEN c.metric = ANY(${intArray(query.aggregations?.[aggregation] ?? query.metricIndexes)})
              THEN encode(c.${sql.raw(name)}, 'base64') END AS ${sql.raw(name)}`;
   const rows = await queryRows<ChunkRow>(
     transaction,
     sql`SELECT c.worker_id AS worker, c.metric, extract(epoch FROM c.chunk_start)::float8 AS start,
+               extract(epoch FROM c.complete_before)::float8 AS covered_until,
                ${column('avgs', 'avg')}, ${column('mins', 'min')}, ${column('maxs', 'max')}
         FROM ${sql.raw(rollup.chunkTable)} c
         WHERE c.company_id = ${query.companyId} ${workerCondition('c')}
           AND c.metric = ANY(${intArray(query.metricIndexes)})
           AND c.chunk_start >= to_timestamp(${firstStart}::float8) AND c.chunk_start < to_timestamp(${segment.to}::float8)
           AND NOT EXISTS (
-            SELECT 1 FROM unnest(${textArray(pendingWorkers)}, ${floatArray(pendingStarts)}) AS pending(worker_id, start)
-            WHERE pending.worker_id = c.worker_id AND c.chunk_start = to_timestamp(pending.start))
+            SELECT 1
+            FROM unnest(${textArray(tailPairs.map((pair) => pair.worker))},
+                        ${floatArray(tailPairs.map((pair) => pair.start))},
+                        ${floatArray(tailPairs.map((pair) => pair.tailFrom ?? 0))}) AS tail(worker_id, start, tail_from)
+            WHERE tail.worker_id = c.worker_id AND c.chunk_start = to_timestamp(tail.start)
+              AND to_timestamp(tail.tail_from) < c.complete_before)
         ORDER BY c.worker_id, c.metric, c.chunk_start`,
   );
 
   // Rows come ordered by worker and metric: each run of rows is one series, whose arrays
   // are sized in a first pass and filled in a second.
+  const covered = new Map<string, number>();
   for (let first = 0; first < rows.length; ) {
     let end = first + 1;
     while (end < rows.length && rows[end].worker === rows[first].worker && rows[end].metric === rows[first].metric) {
@@ -319,31 +364,47 @@ async function collectChunks(
     }
     const chunks = rows.slice(first, end).map((row) => ({
       start: Number(row.start),
-      avgs: float8View(row.avgs),
-      mins: float8View(row.mins),
-      maxs: float8View(row.maxs),
+      coveredUntil: Number(row.covered_until),
+      avgs: decodeFloat8(row.avgs),
+      mins: decodeFloat8(row.mins),
+      maxs: decodeFloat8(row.maxs),
     }));
+    for (const chunk of chunks) {
+      covered.set(pairKey(rows[first].worker, chunk.start), chunk.coveredUntil);
+    }
     collector.append(rows[first].worker, Number(rows[first].metric), segmentPoints(chunks, rollup, segment));
     first = end;
   }
+
+  return covered;
 }
 
-/** Unpacks a series' chunks into the points that lie in the segment: bucket starts in [from, to). */
-function segmentPoints(
-  chunks: { start: number; avgs: DataView | null; mins: DataView | null; maxs: DataView | null }[],
-  rollup: ChunkedRollup,
-  segment: Segment,
-): { dates: number[]; avg: number[]; min: number[]; max: number[] } {
-  const slots = rollup.span / rollup.width;
-  const inSegment = (date: number) => date >= segment.from && date < segment.to;
+interface DecodedChunk {
+  start: number;
+  coveredUntil: number;
+  avgs: Float64Array | null;
+  mins: Float64Array | null;
+  maxs: Float64Array | null;
+}
+
+/** Unpacks a series' chunks into the points that lie in the segment (bucket starts in [from, to)) and in the chunk's cover. */
+function segmentPoints(chunks: DecodedChunk[], rollup: ChunkedRollup, segment: Segment): { dates: number[]; avg: number[]; min: number[]; max: number[] } {
+  // The slots of each chunk to read: the buckets in the segment and the chunk's cover.
+  const slotRanges = chunks.map((chunk) => {
+    const end = Math.min(segment.to, chunk.coveredUntil, chunk.start + rollup.span);
+    return {
+      first: Math.max(0, Math.ceil((segment.from - chunk.start) / rollup.width)),
+      end: Math.max(0, Math.ceil((end - chunk.start) / rollup.width)),
+    };
+  });
   // Every bucket has all three values or none, so any column sent shows which buckets have samples.
-  const presence = (chunk: (typeof chunks)[number]) => chunk.avgs ?? chunk.mins ?? chunk.maxs;
+  const presence = chunks.map((chunk) => chunk.avgs ?? chunk.mins ?? chunk.maxs);
 
   let count = 0;
-  for (const chunk of chunks) {
-    const values = presence(chunk);
-    for (let slot = 0; values && slot < slots; slot++) {
-      if (inSegment(chunk.start + slot * rollup.width) && !Number.isNaN(values.getFloat64(slot * 8))) {
+  for (let index = 0; index < chunks.length; index++) {
+    const values = presence[index];
+    for (let slot = slotRanges[index].first; values && slot < slotRanges[index].end; slot++) {
+      if (!Number.isNaN(values[slot])) {
         count++;
       }
     }
@@ -355,25 +416,25 @@ function segmentPoints(
     min: chunks[0]?.mins ? new Array<number>(count) : [],
     max: chunks[0]?.maxs ? new Array<number>(count) : [],
   };
-  let index = 0;
-  for (const chunk of chunks) {
-    const values = presence(chunk);
-    for (let slot = 0; values && slot < slots; slot++) {
-      const date = chunk.start + slot * rollup.width;
-      if (!inSegment(date) || Number.isNaN(values.getFloat64(slot * 8))) {
+  let point = 0;
+  for (let index = 0; index < chunks.length; index++) {
+    const { start, avgs, mins, maxs } = chunks[index];
+    const values = presence[index];
+    for (let slot = slotRanges[index].first; values && slot < slotRanges[index].end; slot++) {
+      if (Number.isNaN(values[slot])) {
         continue;
       }
-      points.dates[index] = date;
-      if (chunk.avgs) {
-        points.avg[index] = chunk.avgs.getFloat64(slot * 8);
+      points.dates[point] = start + slot * rollup.width;
+      if (avgs) {
+        points.avg[point] = avgs[slot];
       }
-      if (chunk.mins) {
-        points.min[index] = chunk.mins.getFloat64(slot * 8);
+      if (mins) {
+        points.min[point] = mins[slot];
       }
-      if (chunk.maxs) {
-        points.max[index] = chunk.maxs.getFloat64(slot * 8);
+      if (maxs) {
+        points.max[point] = maxs[slot];
       }
-      index++;
+      point++;
     }
   }
 
@@ -423,12 +484,12 @@ export async function selectStatsSeries(db: Database, query: StatsQuery): Promis
           let rollupCondition = sql`ro.company_id = ${query.companyId} ${workerCondition('ro')} AND ${timeRange(sql`ro.bucket`, segment)}`;
           const chunked = chunkedRollupFor(segment, query);
           if (chunked) {
-            const pending = await selectPendingChunks(transaction, chunked, segment, query, watermark, workerCondition);
-            await collectChunks(transaction, collector, chunked, segment, query, pending, workerCondition);
-            if (pending.size === 0) {
+            const pending = await selectPendingPairs(transaction, chunked, segment, query, watermark, workerCondition);
+            const covered = await collectChunks(transaction, collector, chunked, segment, query, pending, workerCondition);
+            if (pending.length === 0) {
               continue;
             }
-            rollupCondition = sql`${rollupCondition} AND ${pendingRowsCondition(chunked, pending)}`;
+            rollupCondition = sql`${rollupCondition} AND ${pendingRowsCondition(chunked, pending, covered)}`;
           }
 
           // Split by variant: one partial per position of the layout, each counting one

@@ -243,6 +243,17 @@ async function countRows(handle: DatabaseHandle, table: string): Promise<number>
   return Number(row?.count ?? 0);
 }
 
+/** Returns the distinct ends of cover (seconds) of a worker's hourly chunks of one day. */
+async function chunkCoverage(handle: DatabaseHandle, worker: string, dayStart: number): Promise<number[]> {
+  const rows = await queryRows<{ until: number | string }>(
+    handle.db,
+    sql`SELECT DISTINCT extract(epoch FROM complete_before)::float8 AS until FROM chunks_hour
+        WHERE worker_id = ${worker} AND chunk_start = to_timestamp(${dayStart}::float8)`,
+  );
+
+  return rows.map((row) => Number(row.until));
+}
+
 describe.each(TEST_TARGETS)('series chunks on %s', (target) => {
   const DAYS = 2;
   let handle: DatabaseHandle;
@@ -334,6 +345,31 @@ describe.each(TEST_TARGETS)('series chunks on %s', (target) => {
     );
     expect(Number(queued?.count)).toBe(2);
     await expectChunkedEqualsRaw(4, 10);
+
+    // The running day got a partial chunk, covering the hours that ended ten minutes
+    // before compaction: up to two hours before the day's end.
+    const coveredUntil = START + DAYS * 86_400 - 7200;
+    expect(await chunkCoverage(handle, 'chunk-a', START + 86_400)).toEqual([coveredUntil]);
+    expect(await chunkCoverage(handle, 'chunk-b', START + 86_400)).toEqual([coveredUntil]);
+
+    // A report after the covered hours keeps the partial chunk; one inside them deletes it.
+    const reportAt = (worker: string, seconds: number): ReportRow => ({
+      companyId: DEFAULT_COMPANY.id,
+      workerId: worker,
+      time: new Date(seconds * 1000),
+      taskId: null,
+      samples: encodeSamples(machineStats(random(9), 2, 1)),
+    });
+    await store(handle, [reportAt('chunk-a', coveredUntil + 1800)]);
+    await refreshUntilCaughtUp(handle);
+    expect(await chunkCoverage(handle, 'chunk-a', START + 86_400)).toEqual([coveredUntil]);
+    await expectChunkedEqualsRaw(5, 10);
+
+    await store(handle, [reportAt('chunk-a', coveredUntil - 1800)]);
+    await refreshUntilCaughtUp(handle);
+    expect(await chunkCoverage(handle, 'chunk-a', START + 86_400)).toEqual([]);
+    expect(await chunkCoverage(handle, 'chunk-b', START + 86_400)).toEqual([coveredUntil]);
+    await expectChunkedEqualsRaw(6, 10);
   }, 240_000);
 
   test('retention deletes expired chunks', async () => {
