@@ -1,7 +1,7 @@
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, beforeEach, expect } from 'vitest';
 
-import type { Database } from '@/db/client';
+import { queryRows, type Database } from '@/db/client';
 import { forgetStoredLayouts } from '@/db/reports';
 import { DEFAULT_COMPANY, DEFAULT_USER } from '@/lib/identity';
 
@@ -151,4 +151,15 @@ export function errorEnvelope(
 /** Returns the parsed body of a call, for comparison with errorEnvelope. */
 export function bodyOf(result: ApiCallResult): { meta: unknown; data: unknown } {
   return { meta: result.meta, data: result.data };
+}
+
+/**
+ * Returns every stored worker entry and report, in a fixed order, so that a test can
+ * compare the store before and after a rejected request.
+ */
+export async function storedRows(api: ApiFixture): Promise<{ workers: unknown[]; reports: unknown[] }> {
+  const workers = await queryRows(api.db, sql`SELECT * FROM workers ORDER BY company_id, user_id, worker_id`);
+  const reports = await queryRows(api.db, sql`SELECT * FROM reports ORDER BY company_id, worker_id, time, xid`);
+
+  return { workers, reports };
 }
