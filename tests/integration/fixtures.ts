@@ -163,3 +163,24 @@ export async function storedRows(api: ApiFixture): Promise<{ workers: unknown[];
 
   return { workers, reports };
 }
+
+/**
+ * One valid request of every endpoint for worker `w`, in an order that succeeds when sent
+ * one after the other: register first, unregister last.
+ */
+export const VALID_REQUESTS: readonly (readonly [endpoint: string, body: Record<string, unknown>])[] = [
+  ['workers.register', { worker: 'w', timeout: LONG_TIMEOUT, queues: ['queue-1'], tags: ['gpu'], system_tags: ['linux'] }],
+  [
+    'workers.status_report',
+    { worker: 'w', timestamp: T, task: 'task-1', queue: 'queue-1', queues: ['queue-1'], tags: ['gpu'], machine_stats: { cpu_usage: [10, 20], memory_used: 512 } },
+  ],
+  ['workers.get_all', { last_seen: 0, tags: ['gpu'], worker_pattern: 'w*' }],
+  ['workers.get_count', { system_tags: ['-windows'] }],
+  ['workers.get_metric_keys', { worker_ids: ['w'] }],
+  [
+    'workers.get_stats',
+    { worker_ids: ['w'], from_date: T - 3600, to_date: T + 3600, interval: 60, items: [{ key: 'cpu_usage', aggregation: 'max' }], split_by_variant: true },
+  ],
+  ['workers.get_activity_report', { from_date: T - 3600, to_date: T + 3600, interval: 60 }],
+  ['workers.unregister', { worker: 'w' }],
+];
