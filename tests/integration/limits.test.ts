@@ -5,19 +5,19 @@ import { TEST_TARGETS } from '../helpers/database';
 
 import { bodyOf, errorEnvelope, expectOk, registerWorker, reportStatus, storedRows, T, useApiServer, type ApiFixture } from './fixtures';
 
-/** A list of `count` distinct strings of `length` characters each. */
+/** Builds `count` distinct strings of `length` characters each. */
 function strings(count: number, length = 1): string[] {
   return Array.from({ length: count }, (_, index) => String(index).padStart(length, 'x'));
 }
 
-/** The value as an error message shows it: JSON, cut after 200 characters. */
+/** Renders a value as an error message shows it: JSON, cut after 200 characters. */
 function shown(value: unknown): string {
   const text = JSON.stringify(value);
 
   return text.length > 200 ? `${text.slice(0, 200)}...` : text;
 }
 
-/** The value as error_data carries it: a string whole, a list itself or its cut text when that is long. */
+/** Returns a value as error_data carries it: a string whole, a list itself or, when long, its cut text. */
 function carried(value: unknown): unknown {
   if (typeof value === 'string') {
     return value;
@@ -27,7 +27,7 @@ function carried(value: unknown): unknown {
   return text.endsWith('...') ? text : value;
 }
 
-/** Every metric key, repeated, to fill get_stats' items. */
+/** Metric keys that get_stats' items cycle through. */
 const KEYS = ['cpu_usage', 'memory_used', 'gpu_usage', 'network_rx', 'disk_read'];
 
 function statItems(count: number): { key: string; aggregation: string }[] {
