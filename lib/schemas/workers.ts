@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import { z } from './zod';
 
 /**
  * Request and response shapes of the `workers.*` endpoints, shared by the route
