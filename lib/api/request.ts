@@ -268,7 +268,7 @@ export function validateRequest<Schema extends z.ZodObject>(
 type Issue = Pick<z.core.$ZodIssue, 'path' | 'input' | 'message'>;
 
 /**
- * Returns the issue that says what is wrong. A union reports only "invalid input", so
+ * Returns the issue that describes the error. A union reports only "invalid input", so
  * when exactly one of its branches has the value's type (the array branch of a metric
  * sent as a list), that branch's issue is reported instead, with the full path.
  */
