@@ -7,4 +7,18 @@ module.exports = {
   // Keeps `next dev` from writing an AGENTS.md into the checkout.
   agentRules: false,
   poweredByHeader: false,
+  // Every response, pages and API. The Content Security Policy is set per request: by
+  // proxy.ts for pages, by the API route for the API.
+  async headers() {
+    return [
+      {
+        source: '/:path*',
+        headers: [
+          { key: 'X-Content-Type-Options', value: 'nosniff' },
+          { key: 'Referrer-Policy', value: 'no-referrer' },
+          { key: 'X-Frame-Options', value: 'DENY' },
+        ],
+      },
+    ];
+  },
 };

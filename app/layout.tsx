@@ -1,4 +1,5 @@
 import type { Metadata } from 'next';
+import { connection } from 'next/server';
 import type { ReactNode } from 'react';
 
 import { SiteNav } from '@/components/site-nav';
@@ -12,7 +13,11 @@ export const metadata: Metadata = {
   icons: { icon: '/favicon.svg' },
 };
 
-export default function RootLayout({ children }: { children: ReactNode }) {
+export default async function RootLayout({ children }: { children: ReactNode }) {
+  // Every page is rendered per request, because its script tags carry the nonce of the
+  // request's Content Security Policy (see proxy.ts).
+  await connection();
+
   return (
     <html lang="en">
       <body>

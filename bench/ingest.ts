@@ -21,6 +21,17 @@ export interface LoadResult {
   latenciesMs: number[];
 }
 
+/** One status_report of a load run, as the daemon saw it. */
+export interface ReportResponse {
+  /** The daemon's index. */
+  index: number;
+  /** The report's timestamp, in milliseconds. */
+  timestampMs: number;
+  /** HTTP status, or 0 when the request failed without a response. */
+  status: number;
+  latencyMs: number;
+}
+
 interface PostResult {
   status: number;
   body: string;
@@ -80,6 +91,11 @@ export class DaemonFleet {
     }
   }
 
+  /** Returns the worker id of daemon `index`. */
+  workerId(index: number): string {
+    return this.workerIds[index];
+  }
+
   /** Builds the status_report body of daemon `index` at `timestampMs`, in milliseconds as clearml-agent sends it. */
   reportBody(index: number, sequence: number, timestampMs: number): string {
     const task = index % 2 === 0 ? `"task":"${benchTaskId(index)}","queue":"bench",` : '';
@@ -91,25 +107,31 @@ export class DaemonFleet {
   /**
    * Sends status_report bodies to `path` from every daemon at once until `durationMs`
    * has passed. Each daemon waits for the response before its next request.
+   * `onResponse` is called for every report with its daemon, timestamp and HTTP status
+   * (0 when no response came).
    */
-  async run(path: string, durationMs: number): Promise<LoadResult> {
+  async run(path: string, durationMs: number, onResponse?: (response: ReportResponse) => void): Promise<LoadResult> {
     const result: LoadResult = { requests: 0, acknowledged: 0, errors: 0, errorSamples: [], seconds: 0, latenciesMs: [] };
     const startedMs = performance.now();
     const deadlineMs = startedMs + durationMs;
 
     const daemon = async (index: number) => {
       for (let sequence = 0; performance.now() < deadlineMs; sequence++) {
-        const body = this.reportBody(index, sequence, Date.now());
+        const timestampMs = Date.now();
+        const body = this.reportBody(index, sequence, timestampMs);
         const sentMs = performance.now();
         let failure: string | undefined;
+        let status = 0;
         try {
           const response = await post(this.agent, this.baseUrl, path, body);
+          status = response.status;
           if (response.status !== 200) {
             failure = `HTTP ${response.status}: ${response.body.slice(0, 300)}`;
           }
         } catch (error) {
           failure = (error as Error).message;
         }
+        onResponse?.({ index, timestampMs, status, latencyMs: performance.now() - sentMs });
 
         result.requests += 1;
         result.latenciesMs.push(performance.now() - sentMs);

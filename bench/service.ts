@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { closeSync, openSync } from 'node:fs';
+import { closeSync, openSync, readFileSync } from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
 import path from 'node:path';
@@ -110,7 +110,10 @@ export async function startService(databaseUrl: string, logDir: string): Promise
   const url = `http://127.0.0.1:${port}`;
   const deadline = Date.now() + STARTUP_TIMEOUT_MS;
   progress('starting the service (it builds first when its sources changed)', { port, pid, log: logPath });
-  while ((await probeStatus(`${url}/api/workers.get_count`)) !== 200) {
+  // The build can take minutes, and another process may take the port meanwhile: then
+  // the probe would reach that process. The service's own log line proves it listens.
+  const listening = () => readFileSync(logPath, 'utf8').includes('"msg":"service listening"');
+  while (!listening() || (await probeStatus(`${url}/api/workers.get_count`)) !== 200) {
     if (child.exitCode !== null || child.signalCode !== null) {
       throw new Error(`the service exited with code ${child.exitCode} (signal ${child.signalCode}) before responding: see ${logPath}`);
     }

@@ -10,7 +10,7 @@ import path from 'node:path';
  */
 
 const ROOT = process.cwd();
-const BUILD_INPUTS = ['app', 'components', 'lib', 'db', 'public', 'next.config.js', 'tsconfig.json', 'package-lock.json'];
+const BUILD_INPUTS = ['app', 'components', 'lib', 'db', 'public', 'proxy.ts', 'next.config.js', 'tsconfig.json', 'package-lock.json'];
 const HASH_FILE = path.join(ROOT, '.next', 'fleet-source-hash');
 
 function addToHash(hash: ReturnType<typeof createHash>, target: string): void {

@@ -48,7 +48,8 @@ function errorDataValue(value: unknown): unknown {
 
   const text = describeValue(value);
 
-  return text.endsWith('...') || text === '[...]' || text === '{...}' ? text : value;
+  // The description is parsed back so that non-finite numbers inside stay visible as strings.
+  return text.endsWith('...') || text === '[...]' || text === '{...}' ? text : JSON.parse(text);
 }
 
 export const apiErrors = {
@@ -74,12 +75,12 @@ export const apiErrors = {
     }),
   missingFields: (fields: string[]) =>
     new ApiError(400, 11, `Missing required fields: ${fields.join(', ')}`, { fields }),
-  validation: (field: string, value: unknown, reason: string) =>
+  validation: (field: string, value: unknown, reason: string, related: Record<string, unknown> = {}) =>
     new ApiError(
       400,
       12,
       `Validation error: invalid value ${describeValue(value)} for field '${field}': ${reason}`,
-      { field, value: errorDataValue(value) },
+      { field, value: errorDataValue(value), ...related },
     ),
   fieldsValue: (fields: Record<string, unknown>, reason: string) =>
     new ApiError(400, 16, `Invalid value for fields: ${reason}`, fields),

@@ -2,6 +2,7 @@ import type { IncomingMessage } from 'node:http';
 
 import { getServiceDatabase } from '@/lib/database';
 import { logger } from '@/lib/log';
+import { API_CONTENT_SECURITY_POLICY } from '@/lib/security-headers';
 
 import { dispatch, type ApiDependencies, type ApiRequest } from './dispatch';
 
@@ -87,7 +88,10 @@ export function toApiRequest(request: Request): ApiRequest {
 export async function handleApiRoute(request: Request): Promise<Response> {
   const response = await dispatch(toApiRequest(request), serviceDependencies);
 
-  const headers: Record<string, string> = { 'cache-control': 'no-store' };
+  const headers: Record<string, string> = {
+    'cache-control': 'no-store',
+    'content-security-policy': API_CONTENT_SECURITY_POLICY,
+  };
   if (response.closeConnection) {
     headers.connection = 'close';
   }

@@ -259,8 +259,32 @@ export function validateRequest<Schema extends z.ZodObject>(
     throw apiErrors.missingFields(missing);
   }
 
-  const [first] = issues;
+  const first = innermostIssue(issues[0]);
   const field = formatPath(first.path);
 
   throw apiErrors.validation(field || 'body', first.input, first.message);
+}
+
+type Issue = Pick<z.core.$ZodIssue, 'path' | 'input' | 'message'>;
+
+/**
+ * Returns the issue that describes the error. A union reports only "invalid input", so
+ * when exactly one of its branches has the value's type (the array branch of a metric
+ * sent as a list), that branch's issue is reported instead, with the full path.
+ */
+function innermostIssue(issue: z.core.$ZodIssue): Issue {
+  if (issue.code !== 'invalid_union') {
+    return issue;
+  }
+
+  const typeMatches = issue.errors.filter(
+    (branch) => branch.length > 0 && !branch.some((inner) => inner.code === 'invalid_type' && inner.path.length === 0),
+  );
+  if (typeMatches.length !== 1) {
+    return issue;
+  }
+
+  const inner = innermostIssue(typeMatches[0][0]);
+
+  return { path: [...issue.path, ...inner.path], input: inner.input, message: inner.message };
 }

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import { z } from '@/lib/schemas/zod';
 
 import { envelopeMetaSchema, envelopeSchema } from '@/lib/schemas/envelope';
 import {

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import { z } from '@/lib/schemas/zod';
 
 /** Time ranges the pages offer, with their length in seconds. */
 export const TIME_RANGES = {

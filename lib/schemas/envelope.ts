@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import { z } from './zod';
 
 /** The ClearML response envelope: every response, success or error, has this shape. */
 export const envelopeMetaSchema = z.object({

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import { z } from './zod';
 
 /**
  * Request and response shapes of the `workers.*` endpoints, shared by the route
@@ -12,6 +12,24 @@ import { z } from 'zod';
 
 /** Maximum length of a worker id, in characters. */
 export const WORKER_ID_MAX_LENGTH = 255;
+
+/** Maximum length of a tag, system tag or queue id, in characters. */
+export const TAG_MAX_LENGTH = 128;
+
+/** Maximum entries in one tags, system_tags or queues list. */
+export const MAX_LIST_ENTRIES = 100;
+
+/** Maximum length of a task id, in characters. */
+export const TASK_ID_MAX_LENGTH = 255;
+
+/** Maximum length of get_all's and get_count's worker_pattern, in characters. */
+export const WORKER_PATTERN_MAX_LENGTH = 255;
+
+/** Maximum entries in get_stats' and get_metric_keys' worker_ids. */
+export const MAX_WORKER_IDS = 1000;
+
+/** Maximum series requested in one get_stats call. */
+export const MAX_STAT_ITEMS = 50;
 
 /** Maximum registration timeout in seconds: the int4 maximum, about 68 years. */
 export const MAX_TIMEOUT_SECONDS = 2_147_483_647;
@@ -62,8 +80,28 @@ export const workerIdSchema = z
   .max(WORKER_ID_MAX_LENGTH, `must be at most ${WORKER_ID_MAX_LENGTH} characters`)
   .refine((id) => !CONTROL_CHARACTERS.test(id), 'must not contain control characters');
 
-const tagListSchema = z.array(z.string());
-const idListSchema = z.array(z.string());
+const tagSchema = z.string().max(TAG_MAX_LENGTH, `must be at most ${TAG_MAX_LENGTH} characters`);
+
+// A filter tag may carry a '-' prefix (exclude workers having the tag) in front of a
+// full-length tag. Lengths count code points, as zod's max does.
+const filterTagSchema = z
+  .string()
+  .refine(
+    (tag) => [...(tag.startsWith('-') ? tag.slice(1) : tag)].length <= TAG_MAX_LENGTH,
+    `must be at most ${TAG_MAX_LENGTH} characters after an optional '-' prefix`,
+  );
+
+function boundedList<Item extends z.ZodType>(item: Item, noun: string) {
+  return z.array(item).max(MAX_LIST_ENTRIES, `must contain at most ${MAX_LIST_ENTRIES} ${noun}`);
+}
+
+const tagListSchema = boundedList(tagSchema, 'tags');
+const filterTagListSchema = boundedList(filterTagSchema, 'tags');
+const queueListSchema = boundedList(tagSchema, 'queues');
+
+const workerIdListSchema = z
+  .array(z.string().max(WORKER_ID_MAX_LENGTH, `must be at most ${WORKER_ID_MAX_LENGTH} characters`))
+  .max(MAX_WORKER_IDS, `must contain at most ${MAX_WORKER_IDS} worker ids`);
 
 /** Seconds (or, from clearml-agent, milliseconds) since the epoch; range checks happen in the handler. */
 const finiteNumber = z.number().refine(Number.isFinite, 'must be a finite number');
@@ -77,10 +115,10 @@ const sampleValue = finiteNumber.refine(
 export const MAX_DEVICES = 1024;
 
 /** A metric value: one number (variant `total`) or one per device (variants "0", "1", ...). */
-const metricValueSchema = z.union([
-  sampleValue,
-  z.array(sampleValue).max(MAX_DEVICES, `must have at most ${MAX_DEVICES} values`),
-]);
+const metricValueSchema = z.union(
+  [sampleValue, z.array(sampleValue).max(MAX_DEVICES, `must have at most ${MAX_DEVICES} values`)],
+  { error: `must be a finite number or a list of at most ${MAX_DEVICES} finite numbers` },
+);
 
 export const machineStatsSchema = z.object(
   Object.fromEntries(METRIC_KEYS.map((key) => [key, metricValueSchema.optional()])) as Record<
@@ -93,9 +131,12 @@ export type MachineStats = z.infer<typeof machineStatsSchema>;
 // ---- requests ----
 
 const workerFilterFields = {
-  tags: tagListSchema.optional(),
-  system_tags: tagListSchema.optional(),
-  worker_pattern: z.string().optional(),
+  tags: filterTagListSchema.optional(),
+  system_tags: filterTagListSchema.optional(),
+  worker_pattern: z
+    .string()
+    .max(WORKER_PATTERN_MAX_LENGTH, `must be at most ${WORKER_PATTERN_MAX_LENGTH} characters`)
+    .optional(),
 };
 
 export const getAllRequestSchema = z.object({
@@ -113,7 +154,7 @@ export const registerRequestSchema = z.object({
   // Sign and zero are checked by the handler: a timeout that is not positive is 1002, not 12.
   // The maximum is the int4 column's, about 68 years.
   timeout: z.int().max(MAX_TIMEOUT_SECONDS, `must be at most ${MAX_TIMEOUT_SECONDS} seconds`).optional(),
-  queues: idListSchema.optional(),
+  queues: queueListSchema.optional(),
   tags: tagListSchema.optional(),
   system_tags: tagListSchema.optional(),
 });
@@ -127,9 +168,9 @@ export type UnregisterRequest = z.infer<typeof unregisterRequestSchema>;
 export const statusReportRequestSchema = z.object({
   worker: workerIdSchema,
   timestamp: finiteNumber,
-  task: z.string().optional(),
-  queue: z.string().optional(),
-  queues: idListSchema.optional(),
+  task: z.string().max(TASK_ID_MAX_LENGTH, `must be at most ${TASK_ID_MAX_LENGTH} characters`).optional(),
+  queue: tagSchema.optional(),
+  queues: queueListSchema.optional(),
   machine_stats: machineStatsSchema.optional(),
   tags: tagListSchema.optional(),
   system_tags: tagListSchema.optional(),
@@ -137,7 +178,7 @@ export const statusReportRequestSchema = z.object({
 export type StatusReportRequest = z.infer<typeof statusReportRequestSchema>;
 
 export const getMetricKeysRequestSchema = z.object({
-  worker_ids: idListSchema.optional(),
+  worker_ids: workerIdListSchema.optional(),
 });
 export type GetMetricKeysRequest = z.infer<typeof getMetricKeysRequestSchema>;
 
@@ -159,9 +200,12 @@ export const statItemSchema = z.object({
 });
 
 export const getStatsRequestSchema = z.object({
-  worker_ids: idListSchema.optional(),
+  worker_ids: workerIdListSchema.optional(),
   ...statsRangeFields,
-  items: z.array(statItemSchema).min(1, 'must contain at least one item'),
+  items: z
+    .array(statItemSchema)
+    .min(1, 'must contain at least one item')
+    .max(MAX_STAT_ITEMS, `must contain at most ${MAX_STAT_ITEMS} items`),
   split_by_variant: z.boolean().optional(),
 });
 export type GetStatsRequest = z.infer<typeof getStatsRequestSchema>;

@@ -25,7 +25,12 @@ export const MIN_ACTIVITY_INTERVAL_SECONDS = 40;
 /** A bucket is reported only when at least this share of it lies before to_date. */
 const LAST_BUCKET_MIN_COVERAGE = 0.9;
 
-function checkRange(from: number, to: number, interval: number): void {
+/**
+ * Checks that from_date is below to_date and that the range spans at most
+ * MAX_BUCKETS_PER_SERIES buckets of `interval` seconds. `requestedInterval` is the
+ * interval as sent, which the error names when the service raised it.
+ */
+function checkRange(from: number, to: number, interval: number, requestedInterval = interval): void {
   if (from >= to) {
     throw apiErrors.fieldsValue({ from_date: from, to_date: to }, `from_date (${from}) must be lower than to_date (${to})`);
   }
@@ -34,8 +39,9 @@ function checkRange(from: number, to: number, interval: number): void {
   if (buckets > MAX_BUCKETS_PER_SERIES) {
     throw apiErrors.validation(
       'interval',
-      interval,
-      `the range from_date..to_date would span ${buckets} buckets, more than the maximum of ${MAX_BUCKETS_PER_SERIES} (use a larger interval)`,
+      requestedInterval,
+      `from_date ${from} to to_date ${to} in buckets of ${interval} s spans ${buckets} buckets, more than the maximum of ${MAX_BUCKETS_PER_SERIES} (use a larger interval or a shorter range)`,
+      { from_date: from, to_date: to, buckets },
     );
   }
 }
@@ -163,7 +169,7 @@ export async function getActivityReport(
   source: StatsSource = 'auto',
 ): Promise<GetActivityReportResponse> {
   const interval = Math.max(request.interval, MIN_ACTIVITY_INTERVAL_SECONDS);
-  checkRange(request.from_date, request.to_date, interval);
+  checkRange(request.from_date, request.to_date, interval, request.interval);
 
   const rows = await selectActivityBuckets(context.db, {
     companyId: context.companyId,

@@ -5,6 +5,7 @@ import { Readable } from 'node:stream';
 import type { DatabaseHandle } from '@/db/client';
 import { dispatch } from '@/lib/api/dispatch';
 import { CLIENT_IP_HEADER, ORIGINAL_METHOD_HEADER, prepareApiRequest } from '@/lib/api/http';
+import { openServiceDatabase } from '@/lib/database';
 import { logger } from '@/lib/log';
 
 import { createTestDatabase, type TestTarget } from './database';
@@ -22,6 +23,11 @@ export interface TestServerOptions {
   /** The clock of every call; defaults to the real time. */
   now?: () => Date;
   trustProxy?: boolean;
+  /**
+   * A PostgreSQL database to serve from instead of a fresh one for `target`: the server
+   * migrates it, and `close` leaves it in place.
+   */
+  databaseUrl?: string;
 }
 
 /**
@@ -29,7 +35,9 @@ export interface TestServerOptions {
  * without the Next.js pages) over real HTTP on 127.0.0.1, on a fresh database.
  */
 export async function startTestServer(options: TestServerOptions = {}): Promise<TestServer> {
-  const database = await createTestDatabase(options.target ?? 'pglite');
+  const database = options.databaseUrl
+    ? await openServiceDatabase({ kind: 'postgres', url: options.databaseUrl, maxConnections: 4 })
+    : await createTestDatabase(options.target ?? 'pglite');
   const dependencies = { database: async () => database.db, now: options.now ?? (() => new Date()), logger };
 
   const server = createServer((request, response) => {

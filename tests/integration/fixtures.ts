@@ -1,7 +1,7 @@
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, beforeEach, expect } from 'vitest';
 
-import type { Database } from '@/db/client';
+import { queryRows, type Database } from '@/db/client';
 import { forgetStoredLayouts } from '@/db/reports';
 import { DEFAULT_COMPANY, DEFAULT_USER } from '@/lib/identity';
 
@@ -152,3 +152,35 @@ export function errorEnvelope(
 export function bodyOf(result: ApiCallResult): { meta: unknown; data: unknown } {
   return { meta: result.meta, data: result.data };
 }
+
+/**
+ * Returns every stored worker entry and report, in a fixed order, so that a test can
+ * compare the store before and after a rejected request.
+ */
+export async function storedRows(api: ApiFixture): Promise<{ workers: unknown[]; reports: unknown[] }> {
+  const workers = await queryRows(api.db, sql`SELECT * FROM workers ORDER BY company_id, user_id, worker_id`);
+  const reports = await queryRows(api.db, sql`SELECT * FROM reports ORDER BY company_id, worker_id, time, xid`);
+
+  return { workers, reports };
+}
+
+/**
+ * One valid request of every endpoint for worker `w`, in an order that succeeds when sent
+ * one after the other: register first, unregister last.
+ */
+export const VALID_REQUESTS: readonly (readonly [endpoint: string, body: Record<string, unknown>])[] = [
+  ['workers.register', { worker: 'w', timeout: LONG_TIMEOUT, queues: ['queue-1'], tags: ['gpu'], system_tags: ['linux'] }],
+  [
+    'workers.status_report',
+    { worker: 'w', timestamp: T, task: 'task-1', queue: 'queue-1', queues: ['queue-1'], tags: ['gpu'], machine_stats: { cpu_usage: [10, 20], memory_used: 512 } },
+  ],
+  ['workers.get_all', { last_seen: 0, tags: ['gpu'], worker_pattern: 'w*' }],
+  ['workers.get_count', { system_tags: ['-windows'] }],
+  ['workers.get_metric_keys', { worker_ids: ['w'] }],
+  [
+    'workers.get_stats',
+    { worker_ids: ['w'], from_date: T - 3600, to_date: T + 3600, interval: 60, items: [{ key: 'cpu_usage', aggregation: 'max' }], split_by_variant: true },
+  ],
+  ['workers.get_activity_report', { from_date: T - 3600, to_date: T + 3600, interval: 60 }],
+  ['workers.unregister', { worker: 'w' }],
+];

@@ -146,9 +146,9 @@ describe.each(TEST_TARGETS)('worker stats on %s', (target) => {
       ['a string', { cpu_usage: '50' }, 'machine_stats.cpu_usage', '50'],
       ['a boolean', { cpu_usage: true }, 'machine_stats.cpu_usage', true],
       ['an object', { memory_used: { value: 1 } }, 'machine_stats.memory_used', { value: 1 }],
-      ['a nested array', { gpu_usage: [[1]] }, 'machine_stats.gpu_usage', [[1]]],
-      ['a string in an array', { gpu_usage: [1, 'x'] }, 'machine_stats.gpu_usage', [1, 'x']],
-      ['a null in an array', { gpu_usage: [1, null] }, 'machine_stats.gpu_usage', [1, null]],
+      ['a nested array', { gpu_usage: [[1]] }, 'machine_stats.gpu_usage.0', [1]],
+      ['a string in an array', { gpu_usage: [1, 'x'] }, 'machine_stats.gpu_usage.1', 'x'],
+      ['a null in an array', { gpu_usage: [1, null] }, 'machine_stats.gpu_usage.1', null],
       ['a string machine_stats', 'busy', 'machine_stats', 'busy'],
       ['an array machine_stats', [1, 2], 'machine_stats', [1, 2]],
     ])('value that is %s is 400/12 and stores nothing', async (_label, machineStats, field, value) => {
@@ -609,7 +609,7 @@ describe.each(TEST_TARGETS)('worker stats on %s', (target) => {
 
       expect(result.status).toBe(400);
       expect(result.meta.result_subcode).toBe(12);
-      expect(result.meta.error_data).toEqual({ field: 'interval', value: 1 });
+      expect(result.meta.error_data).toEqual({ field: 'interval', value: 1, from_date: T, to_date: T + 100_000, buckets: 100_001 });
     });
 
     // A date beyond what a timestamp can hold is out of range: a 400/12 naming the field,
