@@ -1,5 +1,6 @@
 import { expect, test } from '@playwright/test';
 
+import { submitSignInForm } from './helpers/session';
 import { bootstrapCredentials } from './helpers/workers-api';
 
 /** The sign-in page, sign-out, and the redirect of pages without a session. */
@@ -23,9 +24,7 @@ test('API call without session is 401', async ({ request }) => {
 
 test('wrong secret shows an error', async ({ page }) => {
   await page.goto('/');
-  await page.getByLabel('Access key').fill(bootstrapCredentials().accessKey);
-  await page.getByLabel('Secret key').fill('not the secret');
-  await page.getByRole('button', { name: 'Sign in' }).click();
+  await submitSignInForm(page, { accessKey: bootstrapCredentials().accessKey, secretKey: 'not the secret' });
 
   await expect(page.getByRole('main').getByRole('alert')).toHaveText(/Invalid access key or secret key/);
   await expect(page).toHaveURL(/\/sign-in\?/);
@@ -36,9 +35,7 @@ test('sign-in returns to the page', async ({ page }) => {
   await page.goto('/activity');
   await expect(page).toHaveURL(/\/sign-in\?/);
 
-  await page.getByLabel('Access key').fill(bootstrapCredentials().accessKey);
-  await page.getByLabel('Secret key').fill(bootstrapCredentials().secretKey);
-  await page.getByRole('button', { name: 'Sign in' }).click();
+  await submitSignInForm(page, bootstrapCredentials());
 
   await expect(page).toHaveURL(/\/activity$/);
   await expect(page.getByRole('figure', { name: 'Fleet activity chart' })).toBeVisible();
@@ -49,9 +46,7 @@ test('sign-in returns to the page', async ({ page }) => {
 
 test('sign-out clears the session', async ({ page }) => {
   await page.goto('/');
-  await page.getByLabel('Access key').fill(bootstrapCredentials().accessKey);
-  await page.getByLabel('Secret key').fill(bootstrapCredentials().secretKey);
-  await page.getByRole('button', { name: 'Sign in' }).click();
+  await submitSignInForm(page, bootstrapCredentials());
   await expect(page.getByRole('heading', { level: 1, name: 'Workers' })).toBeVisible();
 
   await page.getByRole('button', { name: 'Sign out' }).click();
@@ -64,9 +59,7 @@ test('sign-out clears the session', async ({ page }) => {
 
 test('sign-in ignores an outside next', async ({ page }) => {
   await page.goto(`/sign-in?next=${encodeURIComponent('//example.com/')}`);
-  await page.getByLabel('Access key').fill(bootstrapCredentials().accessKey);
-  await page.getByLabel('Secret key').fill(bootstrapCredentials().secretKey);
-  await page.getByRole('button', { name: 'Sign in' }).click();
+  await submitSignInForm(page, bootstrapCredentials());
 
   await expect(page).toHaveURL(/^http:\/\/127\.0\.0\.1:\d+\/$/);
 });

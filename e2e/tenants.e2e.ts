@@ -1,6 +1,6 @@
 import { expect, test, type Page } from '@playwright/test';
 
-import { tenantCredentials } from './helpers/session';
+import { submitSignInForm, tenantCredentials } from './helpers/session';
 import { bootstrapCredentials, seedWorker, unregisterWorker } from './helpers/workers-api';
 
 /**
@@ -42,9 +42,7 @@ test.describe('signed in as tenant-b', () => {
 
   test('tenant-b sees only its worker', async ({ page }) => {
     await page.goto('/sign-in');
-    await page.getByLabel('Access key').fill(tenantCredentials().accessKey);
-    await page.getByLabel('Secret key').fill(tenantCredentials().secretKey);
-    await page.getByRole('button', { name: 'Sign in' }).click();
+    await submitSignInForm(page, tenantCredentials());
     await expect(page.getByRole('heading', { level: 1, name: 'Workers' })).toBeVisible();
 
     await expectOwnWorker(page, 'company-tenant-b', 'company-default', { gpu: true });

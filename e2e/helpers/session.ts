@@ -1,3 +1,5 @@
+import { expect, type Page } from '@playwright/test';
+
 import type { ApiCredentials } from '../../agent/api-client';
 
 /** A cookie as Playwright's storage state stores it. */
@@ -47,4 +49,12 @@ export function tenantCredentials(): ApiCredentials {
   if (!accessKey || !secretKey) throw new Error('E2E_TENANT_ACCESS_KEY is not set: global setup makes it');
 
   return { accessKey, secretKey };
+}
+
+/** Fills and submits the sign-in form; the page must show it already. */
+export async function submitSignInForm(page: Page, credentials: ApiCredentials): Promise<void> {
+  await expect(page.getByRole('heading', { level: 1, name: 'Sign in' })).toBeVisible();
+  await page.getByLabel('Access key').fill(credentials.accessKey);
+  await page.getByLabel('Secret key').fill(credentials.secretKey);
+  await page.getByRole('button', { name: 'Sign in' }).click();
 }

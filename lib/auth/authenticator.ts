@@ -35,9 +35,9 @@ interface VerifiedCredential {
 
 /**
  * Authenticates API calls from their Authorization header or session cookie, and issues
- * tokens. A secret key is verified with scrypt once; the process then remembers an HMAC
- * of it, so the status reports a daemon sends every few seconds cost an HMAC, not a
- * scrypt. Every credential in use is read again from the database at most every
+ * tokens. A secret key is verified with scrypt once, and the process then remembers an
+ * HMAC of it. So the status reports a daemon sends every few seconds cost an HMAC each,
+ * not a scrypt run. Every credential in use is read again from the database at most every
  * REVALIDATE_MS, so a revocation takes effect within that bound. Failed attempts are
  * never remembered.
  */

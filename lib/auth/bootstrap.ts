@@ -13,7 +13,7 @@ import { generateAccessKey, generateSecretKey, hashSecret, verifySecret } from '
 /** Key of the advisory lock that keeps instances starting together from each creating a first pair. */
 const BOOTSTRAP_LOCK_KEY = 7_261_001;
 
-/** The HS256 key must be at least as long as the hash output (32 bytes), as RFC 7518 asks. */
+/** Minimum length of WORKERS_JWT_SECRET: the SHA-256 output size, the shortest HS256 key RFC 7518 (section 3.2) allows. */
 const MIN_JWT_SECRET_LENGTH = 32;
 
 export interface AuthSettings {
@@ -54,7 +54,7 @@ export function authSettingsFromEnv(env: NodeJS.ProcessEnv = process.env): AuthS
  * - With a bootstrap pair configured, that pair belongs to default/admin. Its stored
  *   hash is replaced when the configured secret changed. A revoked pair stays revoked.
  * - Without one, and with no credential at all, a new pair is created for default/admin
- *   and logged once, with how to use it. This is the only log line that holds a secret.
+ *   and logged once, with how to use it. This is the only log line that contains a secret.
  */
 export async function prepareAuthentication(db: Database, settings: AuthSettings, log: Logger): Promise<void> {
   const pair = settings.bootstrapPair;

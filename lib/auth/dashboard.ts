@@ -17,7 +17,7 @@ import {
   signInUrl,
 } from './session';
 
-/** Whether the session cookie gets the Secure attribute: on HTTPS, seen directly or through a trusted proxy. */
+/** Returns whether the session cookie gets the Secure attribute: on HTTPS, seen directly or through a trusted proxy. */
 function isHttps(request: Request): boolean {
   const trustProxy = process.env.WORKERS_TRUST_PROXY === '1' || process.env.WORKERS_TRUST_PROXY === 'true';
 
@@ -82,6 +82,7 @@ export async function handleSignIn(request: Request): Promise<Response> {
 /** POST /auth/sign-out: deletes the session cookie and redirects to the sign-in page. */
 export function handleSignOut(request: Request): Response {
   if (!isSameOrigin(request.headers)) {
+    logger.warn({ origin: request.headers.get('origin') }, 'dashboard sign-out rejected: form posted from another origin');
     return new Response('Sign-out form posted from another origin', { status: 403 });
   }
 

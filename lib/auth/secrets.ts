@@ -9,8 +9,8 @@ import { randomBytes, scrypt, timingSafeEqual, type ScryptOptions } from 'node:c
 const SCRYPT_COST = { N: 2 ** 15, r: 8, p: 1 } as const;
 const KEY_LENGTH = 32;
 const SALT_LENGTH = 16;
-/** Largest N a stored hash may name, so that a crafted row cannot make a verification take gigabytes. */
-const MAX_COST = 2 ** 20;
+/** Maximum memory (128 * N * r bytes) a stored hash may ask for: 256 MiB, so that a crafted row cannot exhaust memory. */
+const MAX_SCRYPT_MEMORY_BYTES = 256 * 2 ** 20;
 
 // Access keys use an alphabet without `:`, which separates the pair in HTTP Basic.
 const ACCESS_KEY_ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
@@ -61,7 +61,7 @@ export async function verifySecret(secret: string, stored: string): Promise<bool
 
   const [N, r, p] = parts.slice(1, 4).map(Number);
   const valid = [N, r, p].every((value) => Number.isInteger(value) && value > 0);
-  if (!valid || N > MAX_COST || r > 32 || p > 16) {
+  if (!valid || 128 * N * r > MAX_SCRYPT_MEMORY_BYTES || p > 16) {
     return false;
   }
 

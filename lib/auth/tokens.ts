@@ -8,7 +8,7 @@ import { NEWEST_VERSION } from '@/lib/api/versions';
 
 /** Token lifetime when auth.login sends no `expiration_sec`: 30 days, as the original server. */
 export const DEFAULT_TOKEN_SECONDS = 30 * 24 * 3600;
-/** Longest lifetime auth.login grants: one year, as the original server. */
+/** Maximum lifetime auth.login grants: one year, as the original server. */
 export const MAX_TOKEN_SECONDS = 365 * 24 * 3600;
 
 /** The caller of a request, as its credential or token names it. */
@@ -61,7 +61,7 @@ export async function signToken(key: Uint8Array, caller: Caller, lifetimeSeconds
     .sign(key);
 }
 
-/** Why a token was rejected, for the 401 message. */
+/** Error of a rejected token, whose message the 401 response carries. */
 export class InvalidTokenError extends Error {}
 
 /**
@@ -82,7 +82,7 @@ export async function verifyToken(key: Uint8Array, token: string, now: Date): Pr
 
   const claims = claimsSchema.safeParse(payload);
   if (!claims.success) {
-    throw new InvalidTokenError('the token misses its identity or expiry');
+    throw new InvalidTokenError('the token has no identity or expiry claim');
   }
   const { identity, access_key: accessKey } = claims.data;
 

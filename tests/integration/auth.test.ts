@@ -2,11 +2,12 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 
+import { sql } from 'drizzle-orm';
 import { SignJWT } from 'jose';
 import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
 
 import { basicAuthorization } from '@/agent/api-client';
-import { openDatabase } from '@/db/client';
+import { openDatabase, queryRows } from '@/db/client';
 import { ApiError } from '@/lib/api/errors';
 import { Authenticator, REVALIDATE_MS } from '@/lib/auth/authenticator';
 import { prepareAuthentication } from '@/lib/auth/bootstrap';
@@ -351,8 +352,7 @@ describe.each(TEST_TARGETS)('bootstrap credential on %s', (target) => {
 
       await prepareAuthentication(handle.db, { bootstrapPair: pair }, logger);
 
-      const rows = (await handle.db.execute(`SELECT secret_hash FROM credentials`)) as unknown;
-      const hashes = (Array.isArray(rows) ? rows : (rows as { rows: { secret_hash: string }[] }).rows) as { secret_hash: string }[];
+      const hashes = await queryRows<{ secret_hash: string }>(handle.db, sql`SELECT secret_hash FROM credentials`);
       expect(hashes).toHaveLength(1);
       expect(await verifySecret('a new secret', hashes[0].secret_hash)).toBe(true);
       expect(lines.map((line) => line.msg)).toEqual([
@@ -367,8 +367,10 @@ describe.each(TEST_TARGETS)('bootstrap credential on %s', (target) => {
     const handle = await createTestDatabase(target);
     try {
       const created = await createCredential(handle.db, { companyName: 'hashing', userName: 'frank' });
-      const rows = (await handle.db.execute(`SELECT secret_hash FROM credentials WHERE access_key = '${created.accessKey}'`)) as unknown;
-      const [row] = (Array.isArray(rows) ? rows : (rows as { rows: unknown[] }).rows) as { secret_hash: string }[];
+      const [row] = await queryRows<{ secret_hash: string }>(
+        handle.db,
+        sql`SELECT secret_hash FROM credentials WHERE access_key = ${created.accessKey}`,
+      );
 
       expect(row.secret_hash).toMatch(/^scrypt\$32768\$8\$1\$[A-Za-z0-9+/=]{24}\$[A-Za-z0-9+/=]{44}$/);
       expect(row.secret_hash).not.toContain(created.secretKey);
