@@ -46,7 +46,7 @@ async function waitForService(baseURL: string, server: ScriptProcess): Promise<v
 
 /**
  * Creates the credential of a second company, `tenant-b`, with the credentials CLI before
- * the service holds the data folder, and passes the pair to the tests in the environment.
+ * the service locks the data folder, and passes the pair to the tests in the environment.
  */
 function createTenantCredential(dataDirectory: string): void {
   const output = execFileSync(

@@ -4,8 +4,8 @@ import { submitSignInForm, tenantCredentials } from './helpers/session';
 import { bootstrapCredentials, seedWorker, unregisterWorker } from './helpers/workers-api';
 
 /**
- * Two companies report a worker with the same id, queue and task: each one signed in to
- * the dashboard sees only its own worker, tags and charts.
+ * Two companies report a worker with the same id, queue and task: the dashboard, signed in
+ * as either company, shows only that company's worker, tags and charts.
  */
 
 const SHARED_ID = `tenant check/${process.pid}:gpu0`;

@@ -43,7 +43,7 @@ export async function signIn(baseURL: string, credentials: ApiCredentials): Prom
   };
 }
 
-/** The pair of the second company, `tenant-b`, made by global setup. */
+/** Returns the pair of the second company, `tenant-b`, which global setup creates. */
 export function tenantCredentials(): ApiCredentials {
   const { E2E_TENANT_ACCESS_KEY: accessKey, E2E_TENANT_SECRET_KEY: secretKey } = process.env;
   if (!accessKey || !secretKey) throw new Error('E2E_TENANT_ACCESS_KEY is not set: global setup makes it');

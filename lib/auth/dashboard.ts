@@ -17,11 +17,13 @@ import {
   signInUrl,
 } from './session';
 
+function trustsProxy(): boolean {
+  return process.env.WORKERS_TRUST_PROXY === '1' || process.env.WORKERS_TRUST_PROXY === 'true';
+}
+
 /** Returns whether the session cookie gets the Secure attribute: on HTTPS, seen directly or through a trusted proxy. */
 function isHttps(request: Request): boolean {
-  const trustProxy = process.env.WORKERS_TRUST_PROXY === '1' || process.env.WORKERS_TRUST_PROXY === 'true';
-
-  return new URL(request.url).protocol === 'https:' || (trustProxy && request.headers.get('x-forwarded-proto') === 'https');
+  return new URL(request.url).protocol === 'https:' || (trustsProxy() && request.headers.get('x-forwarded-proto') === 'https');
 }
 
 function redirect(location: string, cookie?: string): Response {
@@ -40,7 +42,7 @@ function redirect(location: string, cookie?: string): Response {
  */
 export async function handleSignIn(request: Request): Promise<Response> {
   const log = logger.child({ request_id: randomUUID().replaceAll('-', '') });
-  if (!isSameOrigin(request.headers)) {
+  if (!isSameOrigin(request.headers, trustsProxy())) {
     log.warn({ origin: request.headers.get('origin') }, 'dashboard sign-in rejected: form posted from another origin');
     return new Response('Sign-in form posted from another origin', { status: 403 });
   }
@@ -81,7 +83,7 @@ export async function handleSignIn(request: Request): Promise<Response> {
 
 /** POST /auth/sign-out: deletes the session cookie and redirects to the sign-in page. */
 export function handleSignOut(request: Request): Response {
-  if (!isSameOrigin(request.headers)) {
+  if (!isSameOrigin(request.headers, trustsProxy())) {
     logger.warn({ origin: request.headers.get('origin') }, 'dashboard sign-out rejected: form posted from another origin');
     return new Response('Sign-out form posted from another origin', { status: 403 });
   }

@@ -10,11 +10,13 @@ export const SESSION_SECONDS = 7 * 24 * 3600;
 /** The sign-in page; pages redirect there without a valid session. */
 export const SIGN_IN_PATH = '/sign-in';
 
-/** Paths served without a session: the sign-in page and its form targets, build assets, and the API (which checks its own credentials). */
-const PUBLIC_PREFIXES = ['/sign-in', '/auth/', '/_next/', '/api/', '/favicon.svg'];
+// Paths served without a session: the sign-in page and its form targets, build assets,
+// and the API (which checks its own credentials).
+const PUBLIC_PATHS = new Set(['/sign-in', '/favicon.svg', '/api']);
+const PUBLIC_PREFIXES = ['/auth/', '/_next/', '/api/'];
 
 export function isPublicPath(pathname: string): boolean {
-  return pathname === '/api' || PUBLIC_PREFIXES.some((prefix) => pathname === prefix || pathname.startsWith(prefix));
+  return PUBLIC_PATHS.has(pathname) || PUBLIC_PREFIXES.some((prefix) => pathname.startsWith(prefix));
 }
 
 /**
@@ -71,17 +73,18 @@ export async function sessionCaller(authenticator: Authenticator, db: Executor, 
 
 /**
  * Returns whether a form POST comes from this site: its Origin header, when the browser
- * sends one, must name the host the request was sent to. Guards sign-in and sign-out
- * against forms on other sites.
+ * sends one, must name the host the request was sent to (or, behind a trusted proxy, the
+ * X-Forwarded-Host). Guards sign-in and sign-out against forms on other sites.
  */
-export function isSameOrigin(headers: Headers): boolean {
+export function isSameOrigin(headers: Headers, trustProxy: boolean): boolean {
   const origin = headers.get('origin');
   if (!origin) {
     return true;
   }
 
+  const hosts = [headers.get('host'), trustProxy ? headers.get('x-forwarded-host') : null];
   try {
-    return new URL(origin).host === headers.get('host');
+    return hosts.includes(new URL(origin).host);
   } catch {
     return false;
   }

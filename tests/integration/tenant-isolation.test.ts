@@ -11,8 +11,8 @@ import { COMPANY, expectOk, isoAt, LONG_TIMEOUT, T, USER, useApiServer } from '.
 /**
  * Two companies whose daemons use the same worker ids, queue and task names, each calling
  * with its own credential: company `default` with the bootstrap pair, company `tenant-b`
- * with a pair made for the test. Nothing of one may show in any answer to the other, and
- * nothing one sends may change the other's data.
+ * with a pair made for the test. No response to one may contain the other's data, and
+ * no request of one may change the other's data.
  */
 
 const SHARED_WORKER = 'gpu-box-01:gpu0';
