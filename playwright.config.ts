@@ -1,4 +1,6 @@
 import { execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import path from 'node:path';
 
 import { defineConfig } from '@playwright/test';
 
@@ -36,6 +38,14 @@ function findFreePort(): number {
 process.env.E2E_PORT ??= String(findFreePort());
 const baseURL = `http://127.0.0.1:${process.env.E2E_PORT}`;
 
+// The service's bootstrap pair for this run, kept in the environment like the port: the
+// helpers, the demo fleet and the daemon send it, and global setup signs in with it.
+process.env.WORKERS_ACCESS_KEY ??= `E2E${randomBytes(10).toString('hex').toUpperCase()}`;
+process.env.WORKERS_SECRET_KEY ??= randomBytes(24).toString('base64url');
+
+/** Browser state signed in as the bootstrap user, written by global setup. */
+export const SIGNED_IN_STATE = path.join(__dirname, 'playwright', '.auth', 'default-admin.json');
+
 export default defineConfig({
   testDir: './e2e',
   testMatch: '**/*.e2e.ts',
@@ -53,6 +63,8 @@ export default defineConfig({
   reporter: [['list'], ['html', { open: 'never', outputFolder: 'playwright-report' }]],
   use: {
     baseURL,
+    // Every page test starts signed in; tests of the sign-in page clear this state.
+    storageState: SIGNED_IN_STATE,
     browserName: 'chromium',
     headless: true,
     launchOptions: {

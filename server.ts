@@ -1,8 +1,9 @@
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 
 import next from 'next';
 
 import { prepareApiRequest } from '@/lib/api/http';
+import { signInRedirect } from '@/lib/auth/dashboard';
 import { closeServiceDatabase, getServiceDatabase } from '@/lib/database';
 import { logger } from '@/lib/log';
 import { jobSettingsFromEnv, startBackgroundJobs, type BackgroundJobs } from '@/lib/stats/jobs';
@@ -39,10 +40,21 @@ async function main(): Promise<void> {
   const handle = app.getRequestHandler();
   await app.prepare();
 
+  // Pages need a session: without a valid one they redirect to the sign-in page.
+  const serve = async (request: IncomingMessage, response: ServerResponse) => {
+    const location = await signInRedirect(request.method ?? 'GET', request.url ?? '/', request.headers.cookie);
+    if (location) {
+      response.writeHead(303, { location, 'cache-control': 'no-store' }).end();
+      return;
+    }
+
+    await handle(request, response);
+  };
+
   const server = createServer((request, response) => {
     // Every request: the caller's address header must be set by the server on any path.
     prepareApiRequest(request, trustProxy);
-    handle(request, response).catch((error: unknown) => {
+    serve(request, response).catch((error: unknown) => {
       logger.error({ err: error, url: request.url }, 'request handler failed');
       if (!response.headersSent) {
         response.statusCode = 500;

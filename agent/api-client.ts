@@ -28,9 +28,45 @@ const DEFAULT_REQUEST_TIMEOUT_MS = 10_000;
  */
 export type HeadersProvider = () => Record<string, string> | Promise<Record<string, string>>;
 
+/** An API credential: HTTP Basic sends it as `base64(access_key:secret_key)`. */
+export interface ApiCredentials {
+  accessKey: string;
+  secretKey: string;
+}
+
+/**
+ * Reads the credential pair from the environment: WORKERS_ACCESS_KEY and
+ * WORKERS_SECRET_KEY, else CLEARML_API_ACCESS_KEY and CLEARML_API_SECRET_KEY (the names
+ * clearml-agent reads). Returns undefined when neither pair is complete.
+ */
+export function credentialsFromEnv(env: Record<string, string | undefined> = process.env): ApiCredentials | undefined {
+  for (const [access, secret] of [
+    ['WORKERS_ACCESS_KEY', 'WORKERS_SECRET_KEY'],
+    ['CLEARML_API_ACCESS_KEY', 'CLEARML_API_SECRET_KEY'],
+  ] as const) {
+    const accessKey = env[access];
+    const secretKey = env[secret];
+    if (accessKey && secretKey) {
+      return { accessKey, secretKey };
+    }
+  }
+
+  return undefined;
+}
+
+/** Returns the HTTP Basic Authorization header value of a credential. */
+export function basicAuthorization(credentials: ApiCredentials): string {
+  return `Basic ${Buffer.from(`${credentials.accessKey}:${credentials.secretKey}`, 'utf8').toString('base64')}`;
+}
+
 export interface ApiClientOptions {
   /** Server base URL, such as `http://127.0.0.1:3000`; `/api` is appended unless the path already ends with it. */
   server: string;
+  /**
+   * Credential sent with HTTP Basic on every call. Undefined reads it from the
+   * environment (credentialsFromEnv); null sends none.
+   */
+  credentials?: ApiCredentials | null;
   headers?: HeadersProvider;
   /** Default time limit of one request, in milliseconds. */
   timeoutMs?: number;
@@ -118,11 +154,14 @@ const responseEnvelopeSchema = z.object({
 export class ApiClient {
   readonly apiBaseUrl: string;
   private readonly headers: HeadersProvider | undefined;
+  private readonly authorization: string | undefined;
   private readonly timeoutMs: number;
 
   constructor(options: ApiClientOptions) {
     this.apiBaseUrl = apiBaseUrl(options.server);
     this.headers = options.headers;
+    const credentials = options.credentials === undefined ? credentialsFromEnv() : options.credentials;
+    this.authorization = credentials ? basicAuthorization(credentials) : undefined;
     this.timeoutMs = options.timeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
   }
 
@@ -138,7 +177,11 @@ export class ApiClient {
     try {
       response = await fetch(url, {
         method: 'POST',
-        headers: { ...extraHeaders, 'content-type': 'application/json' },
+        headers: {
+          ...(this.authorization ? { authorization: this.authorization } : {}),
+          ...extraHeaders,
+          'content-type': 'application/json',
+        },
         body: JSON.stringify(body),
         signal,
       });

@@ -21,7 +21,7 @@ async function main(): Promise<void> {
   const logger = createLogger('agent');
   const workerLogger = logger.child({ worker: settings.worker });
   const reporter = new Reporter({
-    client: new ApiClient({ server: settings.server }),
+    client: new ApiClient({ server: settings.server, credentials: settings.credentials }),
     worker: settings.worker,
     queues: settings.queues,
     source: new MachineStatsSource(new MachineStatsSampler({ logger: workerLogger })),

@@ -2,7 +2,7 @@ import os from 'node:os';
 import { parseArgs } from 'node:util';
 
 import { workerIdSchema } from '../lib/schemas/workers';
-import { apiBaseUrl } from './api-client';
+import { apiBaseUrl, credentialsFromEnv, type ApiCredentials } from './api-client';
 
 const DEFAULT_SERVER = 'http://127.0.0.1:3000';
 const DEFAULT_PERIOD_SECONDS = 10;
@@ -25,6 +25,10 @@ Options:
   --timeout <seconds>  registration timeout: the server drops the worker after this many
                        seconds without a report; a whole number above --period
                        (default ${DEFAULT_TIMEOUT_SECONDS}, or 3 periods when that is longer)
+  --access-key <key>   access key of the API credential (default: WORKERS_ACCESS_KEY,
+                       else CLEARML_API_ACCESS_KEY)
+  --secret-key <key>   secret key of the API credential (default: WORKERS_SECRET_KEY,
+                       else CLEARML_API_SECRET_KEY)
   -h, --help           print this help
 
 On SIGINT or SIGTERM the daemon unregisters the worker and exits with code 0.
@@ -37,10 +41,37 @@ export interface DaemonSettings {
   queues: string[];
   periodSeconds: number;
   timeoutSeconds: number;
+  credentials: ApiCredentials;
+}
+
+/**
+ * Resolves the credential of a command-line tool: both of --access-key and --secret-key,
+ * else the environment pair. Throws an Error saying how to pass one when neither is complete.
+ */
+export function resolveCredentials(
+  accessKey: string | undefined,
+  secretKey: string | undefined,
+  env: Record<string, string | undefined> = process.env,
+): ApiCredentials {
+  if (accessKey !== undefined || secretKey !== undefined) {
+    if (!accessKey || !secretKey) {
+      throw new Error('--access-key and --secret-key must be given together');
+    }
+    return { accessKey, secretKey };
+  }
+
+  const fromEnv = credentialsFromEnv(env);
+  if (!fromEnv) {
+    throw new Error(
+      'missing credentials: pass --access-key and --secret-key, or set WORKERS_ACCESS_KEY and WORKERS_SECRET_KEY (`npm run credentials -- create` makes a pair)',
+    );
+  }
+
+  return fromEnv;
 }
 
 /** Parses and checks the command line; throws an Error whose message names the bad option. */
-export function parseDaemonArgs(args: string[]): DaemonSettings | 'help' {
+export function parseDaemonArgs(args: string[], env: Record<string, string | undefined> = process.env): DaemonSettings | 'help' {
   const { values } = parseArgs({
     args,
     options: {
@@ -49,6 +80,8 @@ export function parseDaemonArgs(args: string[]): DaemonSettings | 'help' {
       queue: { type: 'string', multiple: true, default: [] },
       period: { type: 'string', default: String(DEFAULT_PERIOD_SECONDS) },
       timeout: { type: 'string' },
+      'access-key': { type: 'string' },
+      'secret-key': { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
     strict: true,
@@ -85,5 +118,7 @@ export function parseDaemonArgs(args: string[]): DaemonSettings | 'help' {
     );
   }
 
-  return { server: values.server, worker: worker.data, queues: values.queue, periodSeconds, timeoutSeconds };
+  const credentials = resolveCredentials(values['access-key'], values['secret-key'], env);
+
+  return { server: values.server, worker: worker.data, queues: values.queue, periodSeconds, timeoutSeconds, credentials };
 }

@@ -5,6 +5,9 @@ import { parseArgs } from 'node:util';
 
 import postgres from 'postgres';
 
+import { basicAuthorization } from '@/agent/api-client';
+import { generateAccessKey, generateSecretKey } from '@/lib/auth/secrets';
+
 import { startTemporaryCluster, type TemporaryCluster } from '../tests/helpers/cluster';
 
 import { DaemonFleet, type ReportResponse } from './ingest';
@@ -143,9 +146,11 @@ async function main(): Promise<void> {
   try {
     cluster = await startTemporaryCluster();
     progress('temporary PostgreSQL cluster started', { url: cluster.url });
-    service = await startService(cluster.url, logDir);
+    // The service runs on a cluster of its own, so a fresh pair is its bootstrap credential.
+    const credentials = { accessKey: generateAccessKey(), secretKey: generateSecretKey() };
+    service = await startService(cluster.url, logDir, credentials);
 
-    fleet = new DaemonFleet(service.url, settings.daemons);
+    fleet = new DaemonFleet(service.url, settings.daemons, basicAuthorization(credentials));
     await fleet.register();
     const registered = await countWorkers(cluster.url);
     if (registered !== settings.daemons) {

@@ -37,7 +37,7 @@ interface PostResult {
   body: string;
 }
 
-function post(agent: http.Agent, baseUrl: string, path: string, body: string): Promise<PostResult> {
+function post(agent: http.Agent, baseUrl: string, path: string, body: string, authorization: string): Promise<PostResult> {
   const url = new URL(path, baseUrl);
 
   return new Promise((resolve, reject) => {
@@ -49,7 +49,7 @@ function post(agent: http.Agent, baseUrl: string, path: string, body: string): P
         method: 'POST',
         agent,
         timeout: REQUEST_TIMEOUT_MS,
-        headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
+        headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), authorization },
       },
       (response) => {
         const chunks: Buffer[] = [];
@@ -70,9 +70,14 @@ export class DaemonFleet {
   private readonly workerIds: string[];
   private readonly payloads: string[];
 
+  /**
+   * `authorization` is the Authorization header every request sends: HTTP Basic, as
+   * daemons send it, so the load includes the server's credential check.
+   */
   constructor(
     private readonly baseUrl: string,
     readonly daemons: number,
+    private readonly authorization: string,
   ) {
     this.agent = new http.Agent({ keepAlive: true, maxSockets: daemons });
     this.workerIds = Array.from({ length: daemons }, (_, index) => benchWorkerId('bench', index));
@@ -84,7 +89,7 @@ export class DaemonFleet {
   async register(): Promise<void> {
     for (const worker of this.workerIds) {
       const body = JSON.stringify({ worker, timeout: REGISTRATION_TIMEOUT_SECONDS, queues: ['bench'] });
-      const result = await post(this.agent, this.baseUrl, '/api/v2.4/workers.register', body);
+      const result = await post(this.agent, this.baseUrl, '/api/v2.4/workers.register', body, this.authorization);
       if (result.status !== 200) {
         throw new Error(`workers.register of ${worker} failed with HTTP ${result.status}: ${result.body.slice(0, 300)}`);
       }
@@ -123,7 +128,7 @@ export class DaemonFleet {
         let failure: string | undefined;
         let status = 0;
         try {
-          const response = await post(this.agent, this.baseUrl, path, body);
+          const response = await post(this.agent, this.baseUrl, path, body, this.authorization);
           status = response.status;
           if (response.status !== 200) {
             failure = `HTTP ${response.status}: ${response.body.slice(0, 300)}`;

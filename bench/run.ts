@@ -6,7 +6,10 @@ import { parseArgs } from 'node:util';
 
 import postgres from 'postgres';
 
+import { basicAuthorization, credentialsFromEnv, type ApiCredentials } from '@/agent/api-client';
+import { resolveCredentials } from '@/agent/options';
 import type { DatabaseHandle } from '@/db/client';
+import { generateAccessKey, generateSecretKey } from '@/lib/auth/secrets';
 
 import { BenchDatabases } from './databases';
 import { announceLoad, DaemonFleet, loadFigure } from './ingest';
@@ -36,6 +39,11 @@ Options:
   --query-budget <seconds>  time for the timed get_stats calls per source and interval:
                          no call starts after it, but at least 3 rollup and 1 raw call
                          run (default 180)
+  --access-key <key>     bootstrap access key of the service the benchmark starts, sent
+                         by the simulated daemons (default: WORKERS_ACCESS_KEY, else
+                         CLEARML_API_ACCESS_KEY, else a new random pair)
+  --secret-key <key>     its secret key (default: WORKERS_SECRET_KEY, else
+                         CLEARML_API_SECRET_KEY, else a new random pair)
   -h, --help             print this help
 
 Quick check of the tool itself (figures not meaningful):
@@ -51,6 +59,7 @@ interface BenchSettings {
   rollupRuns: number;
   rawRuns: number;
   budgetSeconds: number;
+  credentials: ApiCredentials;
 }
 
 function parseBenchArgs(args: string[]): BenchSettings | 'help' {
@@ -65,6 +74,8 @@ function parseBenchArgs(args: string[]): BenchSettings | 'help' {
       'rollup-runs': { type: 'string', default: '20' },
       'raw-runs': { type: 'string', default: '3' },
       'query-budget': { type: 'string', default: '180' },
+      'access-key': { type: 'string' },
+      'secret-key': { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
     strict: true,
@@ -83,6 +94,11 @@ function parseBenchArgs(args: string[]): BenchSettings | 'help' {
     rollupRuns: Number(values['rollup-runs']),
     rawRuns: Number(values['raw-runs']),
     budgetSeconds: Number(values['query-budget']),
+    // The benchmark's service runs on a database of its own, so any pair will do.
+    credentials:
+      values['access-key'] !== undefined || values['secret-key'] !== undefined || credentialsFromEnv()
+        ? resolveCredentials(values['access-key'], values['secret-key'])
+        : { accessKey: generateAccessKey(), secretKey: generateSecretKey() },
   };
   const wholeIn = (value: number, min: number, max: number) => Number.isInteger(value) && value >= min && value <= max;
   const checks: [string, boolean, string][] = [
@@ -173,13 +189,14 @@ async function main(): Promise<void> {
       node: process.version,
       os: `${os.type()} ${os.release()}`,
       revision: sourceRevision(),
-      settings,
+      // The secret key is never printed.
+      settings: { ...settings, credentials: undefined },
     });
 
     // 1. Ingest through the real service, then the dry-run baseline on the same service.
     const ingestUrl = await databases.create('ingest');
-    service = await startService(ingestUrl, logDir);
-    const fleet = new DaemonFleet(service.url, settings.daemons);
+    service = await startService(ingestUrl, logDir, settings.credentials);
+    const fleet = new DaemonFleet(service.url, settings.daemons, basicAuthorization(settings.credentials));
     await fleet.register();
     const durationMs = settings.durationSeconds * 1000;
 

@@ -4,6 +4,8 @@ import http from 'node:http';
 import net from 'node:net';
 import path from 'node:path';
 
+import { basicAuthorization, type ApiCredentials } from '../agent/api-client';
+
 import { progress } from './measure';
 
 /** Ports the benchmark may serve on. The first free one is taken. */
@@ -41,9 +43,9 @@ async function findFreePort(): Promise<number> {
 }
 
 /** Sends GET to a URL on 127.0.0.1 and resolves with the status, or 0 when the connection fails. */
-function probeStatus(url: string): Promise<number> {
+function probeStatus(url: string, authorization: string): Promise<number> {
   return new Promise((resolve) => {
-    const request = http.get(url, { timeout: 5_000 }, (response) => {
+    const request = http.get(url, { timeout: 5_000, headers: { authorization } }, (response) => {
       response.resume();
       resolve(response.statusCode ?? 0);
     });
@@ -65,10 +67,11 @@ function exited(child: ChildProcess): Promise<void> {
 /**
  * Starts the real service as `npm start` does (scripts/start.ts: a production build when
  * the sources changed, then server.ts) on 127.0.0.1 and a free port from 3700 to 3799,
- * with the benchmark routes on, and waits until its API responds. The service runs in a
+ * with the benchmark routes on and `credentials` as its bootstrap pair, and waits until
+ * its API responds. The service runs in a
  * process group of its own, which `stop` ends. Its log goes to `logDir/service.log`.
  */
-export async function startService(databaseUrl: string, logDir: string): Promise<RunningService> {
+export async function startService(databaseUrl: string, logDir: string, credentials: ApiCredentials): Promise<RunningService> {
   const port = await findFreePort();
   const root = path.resolve(__dirname, '..');
   const logPath = path.join(logDir, 'service.log');
@@ -82,6 +85,8 @@ export async function startService(databaseUrl: string, logDir: string): Promise
       PORT: String(port),
       DATABASE_URL: databaseUrl,
       WORKERS_BENCH_ROUTES: '1',
+      WORKERS_ACCESS_KEY: credentials.accessKey,
+      WORKERS_SECRET_KEY: credentials.secretKey,
       NEXT_TELEMETRY_DISABLED: '1',
     },
     stdio: ['ignore', logFd, logFd],
@@ -113,7 +118,7 @@ export async function startService(databaseUrl: string, logDir: string): Promise
   // The build can take minutes, and another process may take the port meanwhile: then
   // the probe would reach that process. The service's own log line proves it listens.
   const listening = () => readFileSync(logPath, 'utf8').includes('"msg":"service listening"');
-  while (!listening() || (await probeStatus(`${url}/api/workers.get_count`)) !== 200) {
+  while (!listening() || (await probeStatus(`${url}/api/workers.get_count`, basicAuthorization(credentials))) !== 200) {
     if (child.exitCode !== null || child.signalCode !== null) {
       throw new Error(`the service exited with code ${child.exitCode} (signal ${child.signalCode}) before responding: see ${logPath}`);
     }

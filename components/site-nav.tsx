@@ -33,6 +33,13 @@ export function SiteNav() {
             ))}
           </ul>
         </nav>
+        {pathname !== '/sign-in' && (
+          <form method="post" action="/auth/sign-out" className="sign-out">
+            <button type="submit" className="button button-small">
+              Sign out
+            </button>
+          </form>
+        )}
       </div>
     </header>
   );

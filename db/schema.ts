@@ -2,6 +2,7 @@ import { sql } from 'drizzle-orm';
 import {
   bigint,
   customType,
+  foreignKey,
   index,
   integer,
   numeric,
@@ -11,6 +12,7 @@ import {
   smallint,
   text,
   timestamp,
+  uniqueIndex,
 } from 'drizzle-orm/pg-core';
 
 /**
@@ -20,11 +22,15 @@ import {
 
 const timestamptz = (name: string) => timestamp(name, { withTimezone: true, mode: 'date' });
 
-export const companies = pgTable('companies', {
-  id: text('id').primaryKey(),
-  name: text('name').notNull(),
-  createdAt: timestamptz('created_at').notNull().defaultNow(),
-});
+export const companies = pgTable(
+  'companies',
+  {
+    id: text('id').primaryKey(),
+    name: text('name').notNull(),
+    createdAt: timestamptz('created_at').notNull().defaultNow(),
+  },
+  (table) => [uniqueIndex('companies_name_idx').on(table.name)],
+);
 
 export const users = pgTable(
   'users',
@@ -34,10 +40,46 @@ export const users = pgTable(
       .references(() => companies.id),
     id: text('id').notNull(),
     name: text('name').notNull(),
+    /** A ClearML role (`admin`, `user`, ...), carried in the token's identity; no endpoint checks it. */
+    role: text('role').notNull().default('user'),
     createdAt: timestamptz('created_at').notNull().defaultNow(),
   },
-  (table) => [primaryKey({ columns: [table.companyId, table.id] })],
+  (table) => [
+    primaryKey({ columns: [table.companyId, table.id] }),
+    uniqueIndex('users_company_name_idx').on(table.companyId, table.name),
+  ],
 );
+
+/**
+ * API credentials: an access key and a secret key belonging to a user of a company. Only
+ * a slow hash of the secret is stored (see lib/auth/secrets.ts for its format). A revoked
+ * credential stays listed, and neither it nor the tokens issued for it are accepted.
+ */
+export const credentials = pgTable(
+  'credentials',
+  {
+    accessKey: text('access_key').primaryKey(),
+    companyId: text('company_id').notNull(),
+    userId: text('user_id').notNull(),
+    secretHash: text('secret_hash').notNull(),
+    createdAt: timestamptz('created_at').notNull().defaultNow(),
+    revokedAt: timestamptz('revoked_at'),
+  },
+  (table) => [
+    foreignKey({ columns: [table.companyId, table.userId], foreignColumns: [users.companyId, users.id] }),
+    index('credentials_company_user_idx').on(table.companyId, table.userId),
+  ],
+);
+
+/**
+ * Secrets the service generates for itself at first start, by name: `jwt_secret`, the
+ * HS256 key of the tokens when WORKERS_JWT_SECRET is not set.
+ */
+export const serviceSecrets = pgTable('service_secrets', {
+  name: text('name').primaryKey(),
+  value: text('value').notNull(),
+  createdAt: timestamptz('created_at').notNull().defaultNow(),
+});
 
 /**
  * Live worker entries. A worker is identified by (company, user, worker id), as in

@@ -1,10 +1,15 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 
 import type { FullConfig } from '@playwright/test';
 
+import { basicAuthorization } from '../agent/api-client';
+import { SIGNED_IN_STATE } from '../playwright.config';
 import { REPOSITORY_ROOT, startScript, type ScriptProcess } from './helpers/processes';
+import { signIn } from './helpers/session';
+import { bootstrapCredentials } from './helpers/workers-api';
 
 /** The first run builds the dashboard before the service listens; a build takes minutes on two cores. */
 const SERVICE_START_TIMEOUT_MS = 10 * 60_000;
@@ -12,7 +17,11 @@ const POLL_INTERVAL_MS = 500;
 
 async function isServiceReady(baseURL: string): Promise<boolean> {
   try {
-    const response = await fetch(`${baseURL}/api/v2.30/workers.get_count`, { method: 'POST', body: '{}' });
+    const response = await fetch(`${baseURL}/api/v2.30/workers.get_count`, {
+      method: 'POST',
+      body: '{}',
+      headers: { Authorization: basicAuthorization(bootstrapCredentials()) },
+    });
 
     return response.status === 200;
   } catch {
@@ -36,9 +45,26 @@ async function waitForService(baseURL: string, server: ScriptProcess): Promise<v
 }
 
 /**
+ * Creates the credential of a second company, `tenant-b`, with the credentials CLI before
+ * the service locks the data folder, and passes the pair to the tests in the environment.
+ */
+function createTenantCredential(dataDirectory: string): void {
+  const output = execFileSync(
+    process.execPath,
+    ['--import', 'tsx', 'scripts/credentials.ts', 'create', '--company', 'tenant-b', '--user', 'bob', '--json'],
+    { cwd: REPOSITORY_ROOT, env: { ...process.env, WORKERS_DATA_DIR: dataDirectory, DATABASE_URL: '' }, encoding: 'utf8' },
+  );
+  const pair = JSON.parse(output) as { access_key: string; secret_key: string };
+  process.env.E2E_TENANT_ACCESS_KEY = pair.access_key;
+  process.env.E2E_TENANT_SECRET_KEY = pair.secret_key;
+}
+
+/**
  * Starts the service the way `npm start` does (build when sources changed, then serve) on
- * the configured port, with an embedded PGlite database in a fresh temporary directory.
- * Returns the teardown, which stops the service and deletes that directory.
+ * the configured port, with an embedded PGlite database in a fresh temporary directory
+ * whose bootstrap credential is the run's pair. Signs in with it and saves the browser
+ * state every page test starts from. Returns the teardown, which stops the service and
+ * deletes that directory.
  */
 export default async function globalSetup(config: FullConfig): Promise<() => Promise<void>> {
   const baseURL = config.projects[0]?.use.baseURL;
@@ -48,6 +74,7 @@ export default async function globalSetup(config: FullConfig): Promise<() => Pro
   const logDir = path.join(REPOSITORY_ROOT, 'test-results');
   console.log(`e2e: starting the service at ${baseURL} (it builds first when sources changed); log: ${logDir}/service.log`);
 
+  createTenantCredential(dataDirectory);
   const server = startScript('service', 'scripts/start.ts', [], {
     env: {
       PORT: new URL(baseURL).port,
@@ -67,6 +94,9 @@ export default async function globalSetup(config: FullConfig): Promise<() => Pro
 
   try {
     await waitForService(baseURL, server);
+    const cookie = await signIn(baseURL, bootstrapCredentials());
+    mkdirSync(path.dirname(SIGNED_IN_STATE), { recursive: true });
+    writeFileSync(SIGNED_IN_STATE, JSON.stringify({ cookies: [cookie], origins: [] }));
   } catch (error) {
     await teardown();
     throw error;

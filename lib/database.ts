@@ -1,12 +1,20 @@
 import { openDatabase, databaseOptionsFromEnv, type DatabaseHandle, type DatabaseOptions } from '@/db/client';
 
-import { ensureDefaultIdentity } from './identity';
+import { authSettingsFromEnv, prepareAuthentication, type AuthSettings } from './auth/bootstrap';
+import { logger, type Logger } from './log';
 
-/** Opens the service's database: migrations applied and the default identity present. */
-export async function openServiceDatabase(options: DatabaseOptions): Promise<DatabaseHandle> {
+/**
+ * Opens the service's database: migrations applied, the default company and user
+ * present, and the bootstrap credential ready (see prepareAuthentication).
+ */
+export async function openServiceDatabase(
+  options: DatabaseOptions,
+  auth: AuthSettings = authSettingsFromEnv(),
+  log: Logger = logger,
+): Promise<DatabaseHandle> {
   const handle = await openDatabase(options);
   try {
-    await ensureDefaultIdentity(handle.db);
+    await prepareAuthentication(handle.db, auth, log);
   } catch (error) {
     await handle.close();
     throw error;

@@ -1,9 +1,10 @@
 import { setMaxListeners } from 'node:events';
 import { parseArgs } from 'node:util';
 
-import { ApiClient, isRetryableError } from '../agent/api-client';
+import { ApiClient, isRetryableError, type ApiCredentials } from '../agent/api-client';
 import { DEFAULT_BACKOFF, callWithRetry } from '../agent/backoff';
 import { createLogger } from '../agent/logger';
+import { resolveCredentials } from '../agent/options';
 import { Reporter, errorFields } from '../agent/reporter';
 import { backfill } from './demo/backfill';
 import { runPool } from './demo/pool';
@@ -23,6 +24,10 @@ Options:
   --backfill-period <seconds> interval between backfilled reports of a worker, in seconds (default 60)
   --concurrency <count>       registration and backfill requests in flight at once (default 8)
   --seed <integer>            seed of the fleet and its load curves (default 1)
+  --access-key <key>          access key of the API credential (default: WORKERS_ACCESS_KEY,
+                              else CLEARML_API_ACCESS_KEY)
+  --secret-key <key>          secret key of the API credential (default: WORKERS_SECRET_KEY,
+                              else CLEARML_API_SECRET_KEY)
   --no-live                   exit after the backfill; the workers stay registered until
                               their registration timeout (600 s, or 3 periods if longer) passes
   -h, --help                  print this help
@@ -39,6 +44,7 @@ interface DemoSettings {
   concurrency: number;
   seed: number;
   live: boolean;
+  credentials: ApiCredentials;
 }
 
 /** Parses the command line; throws an Error whose message names the bad option. */
@@ -54,6 +60,8 @@ function parseDemoArgs(args: string[]): DemoSettings | 'help' {
       concurrency: { type: 'string', default: '8' },
       seed: { type: 'string', default: '1' },
       'no-live': { type: 'boolean', default: false },
+      'access-key': { type: 'string' },
+      'secret-key': { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
     strict: true,
@@ -73,6 +81,7 @@ function parseDemoArgs(args: string[]): DemoSettings | 'help' {
     concurrency: Number(values.concurrency),
     seed: Number(values.seed),
     live: !values['no-live'],
+    credentials: resolveCredentials(values['access-key'], values['secret-key']),
   };
 
   const inRange = (value: number, min: number, max: number) => Number.isFinite(value) && value >= min && value <= max;
@@ -109,7 +118,7 @@ async function main(): Promise<void> {
   }
 
   const logger = createLogger('demo');
-  const client = new ApiClient({ server: settings.server });
+  const client = new ApiClient({ server: settings.server, credentials: settings.credentials });
   const registrationTimeoutSeconds = Math.max(600, Math.ceil(3 * settings.periodSeconds));
   const nowMs = Date.now();
   const backfillFromMs = nowMs - settings.backfillHours * 3_600_000;

@@ -1,5 +1,7 @@
 import type { z } from 'zod';
 
+import { basicAuthorization, type ApiCredentials } from '../../agent/api-client';
+
 import { envelopeSchema } from '../../lib/schemas/envelope';
 import {
   emptyResponseSchema,
@@ -8,19 +10,29 @@ import {
   type MachineStats,
 } from '../../lib/schemas/workers';
 
+/** The bootstrap pair of the service under test, set in playwright.config.ts. */
+export function bootstrapCredentials(): ApiCredentials {
+  const { WORKERS_ACCESS_KEY: accessKey, WORKERS_SECRET_KEY: secretKey } = process.env;
+  if (!accessKey || !secretKey) throw new Error('WORKERS_ACCESS_KEY and WORKERS_SECRET_KEY are not set: run through playwright.config.ts');
+
+  return { accessKey, secretKey };
+}
+
 /**
- * Calls `workers.<action>` on the service under test and returns the envelope's data.
- * Throws with the envelope's result code and message when the call does not return 200.
+ * Calls `workers.<action>` on the service under test with HTTP Basic (the bootstrap pair
+ * unless `credentials` names another) and returns the envelope's data. Throws with the
+ * envelope's result code and message when the call does not return 200.
  */
 export async function callWorkers<T extends z.ZodType>(
   baseURL: string,
   action: string,
   body: unknown,
   dataSchema: T,
+  credentials: ApiCredentials = bootstrapCredentials(),
 ): Promise<z.output<T>> {
   const response = await fetch(`${baseURL}/api/v2.30/workers.${action}`, {
     method: 'POST',
-    headers: { 'Content-Type': 'application/json' },
+    headers: { 'Content-Type': 'application/json', Authorization: basicAuthorization(credentials) },
     body: JSON.stringify(body),
   });
   const payload: unknown = await response.json();
@@ -60,23 +72,25 @@ export async function seedWorker(
   baseURL: string,
   workerId: string,
   machineStats: MachineStats,
-  extra: { tags?: string[]; task?: string; queue?: string } = {},
+  extra: { tags?: string[]; task?: string; queue?: string; credentials?: ApiCredentials } = {},
 ): Promise<void> {
   await callWorkers(
     baseURL,
     'register',
     { worker: workerId, timeout: 3_600, tags: extra.tags, queues: extra.queue ? [extra.queue] : undefined },
     emptyResponseSchema,
+    extra.credentials,
   );
   await callWorkers(
     baseURL,
     'status_report',
     { worker: workerId, timestamp: Date.now(), machine_stats: machineStats, task: extra.task, queue: extra.queue },
     emptyResponseSchema,
+    extra.credentials,
   );
 }
 
 /** Removes a worker entry; its stats stay. */
-export async function unregisterWorker(baseURL: string, workerId: string): Promise<void> {
-  await callWorkers(baseURL, 'unregister', { worker: workerId }, emptyResponseSchema);
+export async function unregisterWorker(baseURL: string, workerId: string, credentials?: ApiCredentials): Promise<void> {
+  await callWorkers(baseURL, 'unregister', { worker: workerId }, emptyResponseSchema, credentials);
 }

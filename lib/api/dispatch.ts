@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 
 import type { Database } from '@/db/client';
+import type { Authenticator } from '@/lib/auth/authenticator';
 import type { EnvelopeMeta } from '@/lib/schemas/envelope';
-import { DEFAULT_COMPANY, DEFAULT_USER } from '@/lib/identity';
 import type { Logger } from '@/lib/log';
 
 import { isDatabaseUnavailable } from './database-errors';
@@ -37,6 +37,7 @@ export interface ApiDependencies {
   database(): Promise<Database>;
   now(): Date;
   logger: Logger;
+  authenticator: Authenticator;
 }
 
 interface ParsedPath {
@@ -92,6 +93,7 @@ export async function dispatch(request: ApiRequest, dependencies: ApiDependencie
   let requestedVersion = NEWEST_VERSION;
   let actualVersion: string | null = null;
   let worker: string | undefined;
+  let company: string | undefined;
   let result: { status: number; subcode: number; message: string; errorData: Record<string, unknown>; data: unknown };
 
   try {
@@ -106,6 +108,13 @@ export async function dispatch(request: ApiRequest, dependencies: ApiDependencie
     actualVersion = resolved.actualVersion;
 
     const text = await readBody(request.body);
+    const db = await dependencies.database();
+    const now = dependencies.now();
+    // Credentials are checked before the body is parsed, so that an unauthenticated caller
+    // learns nothing from validation errors.
+    const caller = await dependencies.authenticator.authenticate(db, request.headers, now);
+    company = caller.companyId;
+
     const merged = mergeQuery(parseBody(text), request.searchParams, resolved.endpoint.request);
     const fields = removeNullFields(merged, resolved.endpoint.request);
     if (typeof fields.worker === 'string') {
@@ -113,16 +122,19 @@ export async function dispatch(request: ApiRequest, dependencies: ApiDependencie
     }
     const validated = validateRequest(resolved.endpoint.request, fields);
 
-    const db = await dependencies.database();
     const data = await resolved.endpoint.handle(
       {
         db,
-        companyId: DEFAULT_COMPANY.id,
-        userId: DEFAULT_USER.id,
-        now: dependencies.now(),
+        companyId: caller.companyId,
+        userId: caller.userId,
+        auth: {
+          caller,
+          issueToken: (lifetimeSeconds) => dependencies.authenticator.issueToken(db, caller, lifetimeSeconds, now),
+        },
+        now,
         clientIp: request.clientIp,
         requestId: id,
-        log,
+        log: log.child({ company }),
       },
       validated,
     );
@@ -141,6 +153,7 @@ export async function dispatch(request: ApiRequest, dependencies: ApiDependencie
       status: result.status,
       subcode: result.subcode,
       worker,
+      company,
       duration_ms: Math.round((performance.now() - started) * 10) / 10,
     },
     'request',

@@ -1,3 +1,5 @@
+import { login } from '@/lib/auth/login';
+import { loginRequestSchema } from '@/lib/schemas/auth';
 import {
   getActivityReportRequestSchema,
   getAllRequestSchema,
@@ -16,10 +18,12 @@ import { getAll, getCount, register, statusReport, unregister } from '@/lib/work
 import { defineEndpoint, type Endpoint } from './endpoint';
 
 /**
- * Every endpoint the service serves, with the schema versions of the original
- * `workers` service up to 2.30. A version added only fields; all of them are accepted.
+ * Every endpoint the service serves, with the schema versions of the original `workers`
+ * service up to 2.30, and auth.login (first and only version 2.1 in the original). A
+ * version added only fields; all of them are accepted.
  */
 const endpoints: Endpoint[] = [
+  defineEndpoint({ name: 'auth.login', versions: ['2.1'], request: loginRequestSchema, handle: login }),
   defineEndpoint({ name: 'workers.get_all', versions: ['2.4', '2.20', '2.22', '2.30'], request: getAllRequestSchema, handle: getAll }),
   defineEndpoint({ name: 'workers.get_count', versions: ['2.26', '2.30'], request: getCountRequestSchema, handle: getCount }),
   defineEndpoint({ name: 'workers.register', versions: ['2.4', '2.22'], request: registerRequestSchema, handle: register }),

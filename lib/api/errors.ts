@@ -107,6 +107,20 @@ export const apiErrors = {
         : 'Worker stats not found: no worker of this company has reported stats',
       { worker_ids: workerIds ?? [] },
     ),
+  noCredentials: () =>
+    new ApiError(
+      401,
+      20,
+      'Unauthorized (missing credentials): send HTTP Basic with an access key and secret key, or a Bearer token from auth.login',
+    ),
+  badAuthType: (scheme: string) =>
+    new ApiError(401, 10, `Unauthorized (bad authentication header type): ${describeValue(scheme)}, use Basic or Bearer`, {
+      scheme,
+    }),
+  malformedCredentials: (reason: string) => new ApiError(401, 21, `Unauthorized (malformed credentials): ${reason}`),
+  invalidCredentials: () =>
+    new ApiError(401, 22, 'Unauthorized (invalid credentials): unknown or revoked access key, or wrong secret key'),
+  invalidToken: (reason: string) => new ApiError(401, 30, `Invalid token: ${reason}`),
   databaseUnavailable: () =>
     new ApiError(503, 102, 'Service unavailable: the database cannot be reached, retry later'),
   internal: () => new ApiError(500, 0, 'Internal server error (details are in the server log)'),

@@ -1,5 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 
+import { getServiceAuthenticator } from '@/lib/auth/service';
 import { getServiceDatabase } from '@/lib/database';
 import { logger } from '@/lib/log';
 import { API_CONTENT_SECURITY_POLICY } from '@/lib/security-headers';
@@ -67,6 +68,9 @@ const serviceDependencies: ApiDependencies = {
   database: async () => (await getServiceDatabase()).db,
   now: () => new Date(),
   logger,
+  get authenticator() {
+    return getServiceAuthenticator();
+  },
 };
 
 /** Converts a Fetch API request into the dispatcher's request. */

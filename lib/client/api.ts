@@ -49,6 +49,12 @@ export class WorkersApiError extends Error {
 
 const errorEnvelopeSchema = z.object({ meta: envelopeMetaSchema });
 
+/** Sends the browser to the sign-in page, which returns to the current page after signing in. */
+function redirectToSignIn(): void {
+  const next = `${window.location.pathname}${window.location.search}`;
+  window.location.assign(`/sign-in?${new URLSearchParams({ next })}`);
+}
+
 /**
  * Calls `workers.<action>` with a JSON body and returns the envelope's `data`, parsed with
  * the endpoint's response schema. Throws WorkersApiError for any result other than 200,
@@ -101,6 +107,10 @@ async function callWorkersEndpoint<T extends z.ZodType>(
       );
     }
     const { result_code, result_subcode, result_msg } = envelope.data.meta;
+    if (result_code === 401) {
+      // The session expired or was revoked: the sign-in page brings the user back here.
+      redirectToSignIn();
+    }
     throw new WorkersApiError(endpoint, result_code, result_subcode, result_msg);
   }
 

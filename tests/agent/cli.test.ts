@@ -79,14 +79,36 @@ describe('agent CLI', () => {
 });
 
 describe('parseDaemonArgs', () => {
+  const ENV_PAIR = { WORKERS_ACCESS_KEY: 'ENVKEY', WORKERS_SECRET_KEY: 'env-secret' };
+
   it('applies the defaults', () => {
-    expect(parseDaemonArgs([])).toEqual({
+    expect(parseDaemonArgs([], ENV_PAIR)).toEqual({
       server: 'http://127.0.0.1:3000',
       worker: `${os.hostname()}:cpu`,
       queues: [],
       periodSeconds: 10,
       timeoutSeconds: 600,
+      credentials: { accessKey: 'ENVKEY', secretKey: 'env-secret' },
     });
+  });
+
+  it('prefers credential options to env', () => {
+    const settings = parseDaemonArgs(['--access-key', 'OPTKEY', '--secret-key', 'opt-secret'], ENV_PAIR);
+
+    expect(settings).toMatchObject({ credentials: { accessKey: 'OPTKEY', secretKey: 'opt-secret' } });
+  });
+
+  it('reads the clearml-agent env pair', () => {
+    const settings = parseDaemonArgs([], { CLEARML_API_ACCESS_KEY: 'CLEARMLKEY', CLEARML_API_SECRET_KEY: 'clearml-secret' });
+
+    expect(settings).toMatchObject({ credentials: { accessKey: 'CLEARMLKEY', secretKey: 'clearml-secret' } });
+  });
+
+  it.each([
+    [[], {}, 'missing credentials: pass --access-key and --secret-key, or set WORKERS_ACCESS_KEY and WORKERS_SECRET_KEY'],
+    [['--access-key', 'ONLYKEY'], {}, '--access-key and --secret-key must be given together'],
+  ])('rejects credentials %j with env %j', (args, env, message) => {
+    expect(() => parseDaemonArgs(args, env)).toThrow(message);
   });
 
   it('collects repeated queues', () => {

@@ -1,5 +1,6 @@
 import { request as httpRequest, type Agent, type OutgoingHttpHeaders } from 'node:http';
 
+import { basicAuthorization } from '@/agent/api-client';
 import type { EnvelopeMeta } from '@/lib/schemas/envelope';
 
 /** A response of the API as the test saw it on the wire. */
@@ -27,6 +28,12 @@ export interface RawRequestOptions {
   body?: string | Buffer;
   headers?: OutgoingHttpHeaders;
   /**
+   * False sends no credential. By default the request carries HTTP Basic with the test
+   * run's pair (WORKERS_ACCESS_KEY and WORKERS_SECRET_KEY), unless `headers` has its own
+   * Authorization header.
+   */
+  authenticated?: boolean;
+  /**
    * Connection pool to send through. By default each request opens its own connection,
    * so that one test's broken connection cannot fail the next test.
    */
@@ -44,6 +51,10 @@ export function sendRawRequest(
 ): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; text: string }> {
   const url = new URL(options.path, baseUrl);
   const headers: OutgoingHttpHeaders = { ...options.headers };
+  const hasAuthorization = Object.keys(headers).some((name) => name.toLowerCase() === 'authorization');
+  if (options.authenticated !== false && !hasAuthorization) {
+    headers.authorization = testAuthorization();
+  }
   const chunked = headers['transfer-encoding'] === 'chunked';
   if (options.body !== undefined && !chunked && headers['content-length'] === undefined) {
     headers['content-length'] = Buffer.byteLength(options.body);
@@ -77,6 +88,16 @@ export function sendRawRequest(
   });
 }
 
+/** Returns the HTTP Basic header of the test run's bootstrap pair, set in vitest.config.ts. */
+export function testAuthorization(): string {
+  const { WORKERS_ACCESS_KEY: accessKey, WORKERS_SECRET_KEY: secretKey } = process.env;
+  if (!accessKey || !secretKey) {
+    throw new Error('WORKERS_ACCESS_KEY and WORKERS_SECRET_KEY are not set: run the tests through vitest.config.ts');
+  }
+
+  return basicAuthorization({ accessKey, secretKey });
+}
+
 /** Sends a request and parses the envelope. Throws when the body is not JSON. */
 export async function sendApiRequest(baseUrl: string, options: RawRequestOptions): Promise<ApiCallResult> {
   const response = await sendRawRequest(baseUrl, options);
@@ -98,6 +119,8 @@ export interface CallOptions {
   /** Query string, without the leading `?`. */
   query?: string;
   headers?: OutgoingHttpHeaders;
+  /** False sends no credential; see RawRequestOptions. */
+  authenticated?: boolean;
 }
 
 /**
@@ -113,6 +136,7 @@ export function callApi(baseUrl: string, endpoint: string, body?: unknown, optio
     path: `${prefix}${endpoint}${query}`,
     body: body === undefined ? undefined : JSON.stringify(body),
     headers: { 'content-type': 'application/json', ...options.headers },
+    authenticated: options.authenticated,
   });
 }
 

@@ -6,6 +6,8 @@ import type { DatabaseHandle } from '@/db/client';
 import { dispatch } from '@/lib/api/dispatch';
 import { CLIENT_IP_HEADER, ORIGINAL_METHOD_HEADER, prepareApiRequest } from '@/lib/api/http';
 import { openServiceDatabase } from '@/lib/database';
+import { Authenticator } from '@/lib/auth/authenticator';
+import { authSettingsFromEnv } from '@/lib/auth/bootstrap';
 import { logger } from '@/lib/log';
 
 import { createTestDatabase, type TestTarget } from './database';
@@ -14,6 +16,8 @@ export interface TestServer {
   url: string;
   port: number;
   database: DatabaseHandle;
+  /** The server's authenticator, whose cache of verified credentials the tests may observe. */
+  authenticator: Authenticator;
   close(): Promise<void>;
 }
 
@@ -28,17 +32,22 @@ export interface TestServerOptions {
    * migrates it, and `close` leaves it in place.
    */
   databaseUrl?: string;
+  /** Clock of the authenticator's revalidation interval, in milliseconds. */
+  monotonicNow?: () => number;
 }
 
 /**
- * Serves the real API (the same request preparation and dispatcher as the service,
- * without the Next.js pages) over real HTTP on 127.0.0.1, on a fresh database.
+ * Serves the real API (the same request preparation, authentication and dispatcher as
+ * the service, without the Next.js pages) over real HTTP on 127.0.0.1, on a fresh
+ * database. The database's bootstrap credential is the test run's pair from the
+ * environment (vitest.config.ts), which the helpers of api.ts send by default.
  */
 export async function startTestServer(options: TestServerOptions = {}): Promise<TestServer> {
   const database = options.databaseUrl
     ? await openServiceDatabase({ kind: 'postgres', url: options.databaseUrl, maxConnections: 4 })
     : await createTestDatabase(options.target ?? 'pglite');
-  const dependencies = { database: async () => database.db, now: options.now ?? (() => new Date()), logger };
+  const authenticator = new Authenticator({ jwtSecret: authSettingsFromEnv().jwtSecret, monotonicNow: options.monotonicNow });
+  const dependencies = { database: async () => database.db, now: options.now ?? (() => new Date()), logger, authenticator };
 
   const server = createServer((request, response) => {
     const url = new URL(request.url ?? '/', 'http://127.0.0.1');
@@ -90,6 +99,7 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
     url: `http://127.0.0.1:${port}`,
     port,
     database,
+    authenticator,
     close: async () => {
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));

@@ -6,7 +6,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 
 import { REPOSITORY_ROOT, startScript, type ScriptProcess } from '../../e2e/helpers/processes';
-import { callApi, sendRawRequest } from '../helpers/api';
+import { callApi, sendRawRequest, testAuthorization } from '../helpers/api';
 
 /** The first start builds the dashboard, which takes minutes on two cores. */
 const SERVICE_START_TIMEOUT_MS = 15 * 60_000;
@@ -37,6 +37,7 @@ function sendVerbatimPost(port: number, target: string, body: string, headers: R
     'Host: 127.0.0.1',
     `Content-Length: ${Buffer.byteLength(body)}`,
     'Connection: close',
+    `Authorization: ${testAuthorization()}`,
     ...Object.entries(headers).map(([name, value]) => `${name}: ${value}`),
   ].join('\r\n');
 
@@ -80,7 +81,11 @@ describe('service started with npm start', () => {
       if (service.hasExited()) {
         throw new Error(`the service exited before it listened:\n${service.logTail()}`);
       }
-      const ready = await fetch(`${url}/api/workers.get_count`, { method: 'POST', body: '{}' }).then(
+      const ready = await fetch(`${url}/api/workers.get_count`, {
+        method: 'POST',
+        body: '{}',
+        headers: { authorization: testAuthorization() },
+      }).then(
         (response) => response.status === 200,
         () => false,
       );

@@ -41,8 +41,8 @@ export interface ApiFixture {
 
 /**
  * Starts one test server for the enclosing describe block and gives each test an empty
- * worker store and the clock at START. Companies and users other than the default
- * identity are removed between tests, so tests that seed them start clean too.
+ * worker store and the clock at START. Companies, users and credentials other than the
+ * default identity's are removed between tests, so tests that seed them start clean too.
  */
 export function useApiServer(target: TestTarget, options: { trustProxy?: boolean } = {}): ApiFixture {
   const clock = new TestClock(START);
@@ -71,6 +71,7 @@ export function useApiServer(target: TestTarget, options: { trustProxy?: boolean
     await db.execute(sql`UPDATE rollup_state SET watermark = '0', refreshed_at = NULL`);
     // The service caches which layouts are stored; the truncation above emptied them.
     forgetStoredLayouts(db);
+    await db.execute(sql`DELETE FROM credentials WHERE company_id <> ${COMPANY.id} OR user_id <> ${USER.id}`);
     await db.execute(sql`DELETE FROM users WHERE company_id <> ${COMPANY.id} OR id <> ${USER.id}`);
     await db.execute(sql`DELETE FROM companies WHERE id <> ${COMPANY.id}`);
   });

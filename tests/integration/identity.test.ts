@@ -22,9 +22,10 @@ import {
   type ApiFixture,
 } from './fixtures';
 
-// The API has no credentials yet, so every call acts for the default company and user.
-// Other tenants are seeded straight into the database to check that nothing of theirs
-// leaks into the responses to the default company.
+// Every call here authenticates with the bootstrap pair, so it acts for the default
+// company and user. Other tenants are seeded straight into the database to check that
+// nothing of theirs leaks into the responses to the default company; the suite in
+// tenant-isolation.test.ts does the same through the API with two companies' credentials.
 const OTHER_COMPANY = { id: '0a1b2c3d4e5f40718293a4b5c6d7e8f9', name: 'other' };
 const OTHER_COMPANY_USER = { id: '9f8e7d6c5b4a43219876fedcba012345', name: 'eve' };
 const SECOND_USER = { id: '5e5e5e5e5e5e45e5a5e5e5e5e5e5e5e5', name: 'bob' };

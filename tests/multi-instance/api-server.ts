@@ -4,6 +4,7 @@ import { Readable } from 'node:stream';
 
 import { dispatch, type ApiDependencies } from '@/lib/api/dispatch';
 import { CLIENT_IP_HEADER, ORIGINAL_METHOD_HEADER, prepareApiRequest } from '@/lib/api/http';
+import { getServiceAuthenticator } from '@/lib/auth/service';
 import { openServiceDatabase } from '@/lib/database';
 import { logger } from '@/lib/log';
 
@@ -37,7 +38,7 @@ async function main(): Promise<void> {
   const database = await openServiceDatabase({ kind: 'postgres', url: databaseUrl });
   logger.info({ pid: process.pid }, 'database ready');
 
-  const dependencies: ApiDependencies = { database: async () => database.db, now, logger };
+  const dependencies: ApiDependencies = { database: async () => database.db, now, logger, authenticator: getServiceAuthenticator() };
 
   const server = createServer((request, response) => {
     const url = new URL(request.url ?? '/', 'http://127.0.0.1');
