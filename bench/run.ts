@@ -36,6 +36,10 @@ Options:
   --query-budget <seconds>  time for the timed get_stats calls per source and interval:
                          no call starts after it, but at least 3 rollup and 1 raw call
                          run (default 180)
+  --only <parts>         comma-separated parts to run (default ingest,query):
+                         ingest   the ingest and baseline load runs, their ratio and
+                                  the storage of the ingested reports
+                         query    the seeded history, get_stats and the refresh
   -h, --help             print this help
 
 Quick check of the tool itself (figures not meaningful):
@@ -51,6 +55,21 @@ interface BenchSettings {
   rollupRuns: number;
   rawRuns: number;
   budgetSeconds: number;
+  parts: Set<BenchPart>;
+}
+
+const BENCH_PARTS = ['ingest', 'query'] as const;
+type BenchPart = (typeof BENCH_PARTS)[number];
+
+function parseParts(value: string): Set<BenchPart> {
+  const parts = value.split(',').map((part) => part.trim());
+  for (const part of parts) {
+    if (!(BENCH_PARTS as readonly string[]).includes(part)) {
+      throw new Error(`invalid --only part ${JSON.stringify(part)}: expected a comma-separated list of ${BENCH_PARTS.join(', ')}`);
+    }
+  }
+
+  return new Set(parts as BenchPart[]);
 }
 
 function parseBenchArgs(args: string[]): BenchSettings | 'help' {
@@ -65,6 +84,7 @@ function parseBenchArgs(args: string[]): BenchSettings | 'help' {
       'rollup-runs': { type: 'string', default: '20' },
       'raw-runs': { type: 'string', default: '3' },
       'query-budget': { type: 'string', default: '180' },
+      only: { type: 'string', default: BENCH_PARTS.join(',') },
       help: { type: 'boolean', short: 'h', default: false },
     },
     strict: true,
@@ -83,6 +103,7 @@ function parseBenchArgs(args: string[]): BenchSettings | 'help' {
     rollupRuns: Number(values['rollup-runs']),
     rawRuns: Number(values['raw-runs']),
     budgetSeconds: Number(values['query-budget']),
+    parts: parseParts(values.only),
   };
   const wholeIn = (value: number, min: number, max: number) => Number.isInteger(value) && value >= min && value <= max;
   const checks: [string, boolean, string][] = [
@@ -173,52 +194,56 @@ async function main(): Promise<void> {
       node: process.version,
       os: `${os.type()} ${os.release()}`,
       revision: sourceRevision(),
-      settings,
+      settings: { ...settings, parts: [...settings.parts] },
     });
 
-    // 1. Ingest through the real service, then the dry-run baseline on the same service.
-    const ingestUrl = await databases.create('ingest');
-    service = await startService(ingestUrl, logDir);
-    const fleet = new DaemonFleet(service.url, settings.daemons);
-    await fleet.register();
-    const durationMs = settings.durationSeconds * 1000;
+    if (settings.parts.has('ingest')) {
+      // 1. Ingest through the real service, then the dry-run baseline on the same service.
+      const ingestUrl = await databases.create('ingest');
+      service = await startService(ingestUrl, logDir);
+      const fleet = new DaemonFleet(service.url, settings.daemons);
+      await fleet.register();
+      const durationMs = settings.durationSeconds * 1000;
 
-    announceLoad('workers.status_report', settings.daemons, durationMs);
-    const ingest = await fleet.run('/api/v2.4/workers.status_report', durationMs);
-    ingestSql = postgres(ingestUrl, { max: 1, onnotice: () => {} });
-    const [stored] = await ingestSql<{ reports: number }[]>`SELECT count(*)::int AS reports FROM reports`;
-    printFigure('ingest', {
-      ...loadFigure(ingest),
-      daemons: settings.daemons,
-      stored: stored.reports,
-      all_acknowledged_stored: stored.reports === ingest.acknowledged,
-    });
+      announceLoad('workers.status_report', settings.daemons, durationMs);
+      const ingest = await fleet.run('/api/v2.4/workers.status_report', durationMs);
+      ingestSql = postgres(ingestUrl, { max: 1, onnotice: () => {} });
+      const [stored] = await ingestSql<{ reports: number }[]>`SELECT count(*)::int AS reports FROM reports`;
+      printFigure('ingest', {
+        ...loadFigure(ingest),
+        daemons: settings.daemons,
+        stored: stored.reports,
+        all_acknowledged_stored: stored.reports === ingest.acknowledged,
+      });
 
-    announceLoad('bench.status_report_dry_run', settings.daemons, durationMs);
-    const baseline = await fleet.run('/api/v2.4/bench.status_report_dry_run', durationMs);
-    printFigure('ingest_baseline', { ...loadFigure(baseline), daemons: settings.daemons });
-    const ratio = ingest.acknowledged / ingest.seconds / (baseline.acknowledged / baseline.seconds);
-    printFigure('ingest_ratio', {
-      ratio: round(ratio, 3),
-      target: 0.5,
-      met: ratio >= 0.5 && ingest.errors === 0 && stored.reports === ingest.acknowledged,
-    });
-    fleet.close();
-    await service.stop();
-    service = undefined;
+      announceLoad('bench.status_report_dry_run', settings.daemons, durationMs);
+      const baseline = await fleet.run('/api/v2.4/bench.status_report_dry_run', durationMs);
+      printFigure('ingest_baseline', { ...loadFigure(baseline), daemons: settings.daemons });
+      const ratio = ingest.acknowledged / ingest.seconds / (baseline.acknowledged / baseline.seconds);
+      printFigure('ingest_ratio', {
+        ratio: round(ratio, 3),
+        target: 0.5,
+        met: ratio >= 0.5 && ingest.errors === 0 && stored.reports === ingest.acknowledged,
+      });
+      fleet.close();
+      await service.stop();
+      service = undefined;
 
-    // 2. Storage of the ingested reports, with no service writing.
-    printFigure('storage', await measureStorage(ingestSql));
-    await ingestSql.end({ timeout: 5 });
-    ingestSql = undefined;
+      // 2. Storage of the ingested reports, with no service writing.
+      printFigure('storage', await measureStorage(ingestSql));
+      await ingestSql.end({ timeout: 5 });
+      ingestSql = undefined;
+    }
 
-    // 3. Queries over a seeded history, then 4. the refresh on top of that history.
-    const { handle } = await databases.open('query');
-    queryHandle = handle;
-    await benchQuery(handle, settings);
-    await benchRefresh(handle);
-    await handle.close();
-    queryHandle = undefined;
+    if (settings.parts.has('query')) {
+      // 3. Queries over a seeded history, then 4. the refresh on top of that history.
+      const { handle } = await databases.open('query');
+      queryHandle = handle;
+      await benchQuery(handle, settings);
+      await benchRefresh(handle);
+      await handle.close();
+      queryHandle = undefined;
+    }
   } catch (error) {
     progress('benchmark failed', { error: (error as Error).stack ?? String(error), service_log: path.join(logDir, 'service.log') });
     process.exitCode = 1;
