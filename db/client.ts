@@ -157,3 +157,26 @@ export async function queryRows<Row>(db: Executor, query: SQL): Promise<Row[]> {
 
   return (result as { rows: Row[] }).rows;
 }
+
+interface PostgresClient {
+  unsafe(query: string, params: unknown[], options: { prepare: boolean }): Promise<unknown[]>;
+}
+
+interface PGliteClient {
+  query(query: string, params: unknown[]): Promise<{ rows: unknown[] }>;
+}
+
+/**
+ * Runs one statement with `$1`-style parameters on the driver under a Drizzle handle.
+ * On PostgreSQL the postgres driver prepares it once per connection, so each later call is
+ * one round trip. Drizzle's `execute` sends statements unprepared, and the postgres
+ * driver then spends an extra round trip describing their parameters on every call.
+ */
+export async function queryPrepared<Row>(db: Database, query: string, params: unknown[]): Promise<Row[]> {
+  const client = (db as unknown as { $client: PostgresClient | PGliteClient }).$client;
+  if ('unsafe' in client) {
+    return (await client.unsafe(query, params, { prepare: true })) as Row[];
+  }
+
+  return (await client.query(query, params)).rows as Row[];
+}
