@@ -24,17 +24,29 @@ export interface Instance {
   stop(): Promise<void>;
 }
 
+export interface InstanceOptions {
+  /** An ISO 8601 time at which the API's clock stays fixed; unset: the real clock. */
+  now?: string;
+  /** Runs the rollup refresh and the retention in the process, as the service does. */
+  backgroundJobs?: boolean;
+  /** Environment variables set on top of the test process's, for example job settings. */
+  env?: Record<string, string>;
+}
+
 /**
- * Spawns one API server with `node --import tsx` against `databaseUrl`, with its clock
- * fixed at `now`. Stdin stays open as a pipe, and the server exits when it ends, so
- * that the process ends with the test process even when no teardown runs.
+ * Spawns one API server with `node --import tsx` against `databaseUrl`. Stdin stays
+ * open as a pipe, and the server exits when it ends, so that the process ends with the
+ * test process even when no teardown runs.
  */
-export function startInstance(name: string, databaseUrl: string, now: string): Instance {
-  const child = spawn(process.execPath, ['--import', 'tsx', SCRIPT, '--exit-with-stdin'], {
-    cwd: ROOT,
-    stdio: ['pipe', 'pipe', 'pipe'],
-    env: { ...process.env, DATABASE_URL: databaseUrl, PORT: '0', API_SERVER_NOW: now, LOG_LEVEL: 'info' },
-  });
+export function startInstance(name: string, databaseUrl: string, options: InstanceOptions = {}): Instance {
+  const args = ['--import', 'tsx', SCRIPT, '--exit-with-stdin', ...(options.backgroundJobs ? ['--background-jobs'] : [])];
+  const env: NodeJS.ProcessEnv = { ...process.env, DATABASE_URL: databaseUrl, PORT: '0', LOG_LEVEL: 'info', ...options.env };
+  if (options.now === undefined) {
+    delete env.API_SERVER_NOW;
+  } else {
+    env.API_SERVER_NOW = options.now;
+  }
+  const child = spawn(process.execPath, args, { cwd: ROOT, stdio: ['pipe', 'pipe', 'pipe'], env });
 
   const logs: Record<string, unknown>[] = [];
   let other = '';

@@ -179,7 +179,7 @@ describe.skipIf(!ADMIN_URL)(
       url.pathname = `/${databaseName}`;
 
       // Both start at once on the empty database, so both apply the migrations concurrently.
-      instances = [startInstance('A', url.toString(), NOW_ISO), startInstance('B', url.toString(), NOW_ISO)];
+      instances = [startInstance('A', url.toString(), { now: NOW_ISO }), startInstance('B', url.toString(), { now: NOW_ISO })];
       const started = await Promise.allSettled(instances.map((instance) => instance.ready));
       const failures = started.flatMap((result) => (result.status === 'rejected' ? [String(result.reason)] : []));
       if (failures.length > 0) {
