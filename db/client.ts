@@ -158,6 +158,22 @@ export async function queryRows<Row>(db: Executor, query: SQL): Promise<Row[]> {
   return (result as { rows: Row[] }).rows;
 }
 
+/**
+ * Returns the PostgreSQL error with SQLSTATE `code` in `error` or its chain of causes
+ * (Drizzle wraps driver errors), or undefined when there is none.
+ */
+export function findPostgresError(error: unknown, code: string): Error | undefined {
+  let current: unknown = error;
+  for (let depth = 0; current && depth < 5; depth++) {
+    if ((current as { code?: unknown }).code === code) {
+      return current as Error;
+    }
+    current = (current as { cause?: unknown }).cause;
+  }
+
+  return undefined;
+}
+
 interface PostgresClient {
   unsafe(query: string, params: unknown[], options: { prepare: boolean }): Promise<unknown[]>;
 }

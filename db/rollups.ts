@@ -2,11 +2,14 @@ import { sql } from 'drizzle-orm';
 
 import { SERIES_STRIDE } from '@/lib/stats/layout';
 
-import { queryRows, type Database, type Executor } from './client';
+import { findPostgresError, queryRows, type Database, type Executor } from './client';
 import { ensurePartitions } from './partitions';
 
 // One refresh at a time across every instance on the database.
 const REFRESH_LOCK_KEY = 7_261_002;
+
+// SQLSTATE of "could not serialize access due to concurrent update".
+const SERIALIZATION_FAILURE = '40001';
 
 const ROLLUPS = [
   { table: 'rollups_minute', seconds: 60 },
@@ -21,6 +24,11 @@ export interface RefreshResult {
   reports: number;
   /** The new watermark: every report of a transaction below it is in the rollups. */
   watermark: string;
+  /**
+   * The watermark this refresh started from, so it aggregated the reports of the
+   * transactions from it up to `watermark`. Empty when the refresh did not run.
+   */
+  previousWatermark: string;
 }
 
 /**
@@ -46,6 +54,22 @@ export async function refreshRollups(db: Database): Promise<RefreshResult> {
     await ensurePartitions(db, rollup.table, times);
   }
 
+  try {
+    return await refreshInTransaction(db, preparedDays);
+  } catch (error) {
+    // The lock is taken in the transaction's first statement, whose snapshot PostgreSQL
+    // takes just before. Another instance that commits its refresh in between releases
+    // the lock but its watermark is not in this snapshot, so reading rollup_state FOR
+    // UPDATE fails with a serialization failure. That instance has just refreshed, so
+    // this round is skipped as if the lock had been held.
+    if (findPostgresError(error, SERIALIZATION_FAILURE)) {
+      return { ran: false, reports: 0, watermark: '', previousWatermark: '' };
+    }
+    throw error;
+  }
+}
+
+async function refreshInTransaction(db: Database, preparedDays: ReadonlySet<number>): Promise<RefreshResult> {
   return db.transaction(
     async (transaction) => {
       const [lock] = await queryRows<{ locked: boolean }>(
@@ -53,7 +77,7 @@ export async function refreshRollups(db: Database): Promise<RefreshResult> {
         sql`SELECT pg_try_advisory_xact_lock(${REFRESH_LOCK_KEY}) AS locked`,
       );
       if (!lock?.locked) {
-        return { ran: false, reports: 0, watermark: '' };
+        return { ran: false, reports: 0, watermark: '', previousWatermark: '' };
       }
 
       // The new bound is the oldest transaction of this snapshot still running, leaving
@@ -75,7 +99,7 @@ export async function refreshRollups(db: Database): Promise<RefreshResult> {
             FROM rollup_state WHERE name = 'rollups' FOR UPDATE`,
       );
       if (!bounds || BigInt(bounds.high) <= BigInt(bounds.low)) {
-        return { ran: true, reports: 0, watermark: bounds?.low ?? '0' };
+        return { ran: true, reports: 0, watermark: bounds?.low ?? '0', previousWatermark: bounds?.low ?? '0' };
       }
 
       // A report of a new day may have committed after the days were listed. Its rollup
@@ -87,7 +111,7 @@ export async function refreshRollups(db: Database): Promise<RefreshResult> {
             GROUP BY 1`,
       );
       if (batchDays.some((row) => !preparedDays.has(new Date(row.day).getTime()))) {
-        return { ran: true, reports: 0, watermark: bounds.low };
+        return { ran: true, reports: 0, watermark: bounds.low, previousWatermark: bounds.low };
       }
       const counted = { reports: batchDays.reduce((total, row) => total + Number(row.reports), 0) };
       await aggregateBatch(transaction, bounds.low, bounds.high);
@@ -98,7 +122,7 @@ export async function refreshRollups(db: Database): Promise<RefreshResult> {
         sql`UPDATE rollup_state SET watermark = ${bounds.high}::xid8, refreshed_at = now() WHERE name = 'rollups'`,
       );
 
-      return { ran: true, reports: Number(counted?.reports ?? 0), watermark: bounds.high };
+      return { ran: true, reports: Number(counted?.reports ?? 0), watermark: bounds.high, previousWatermark: bounds.low };
     },
     { isolationLevel: 'repeatable read' },
   );
