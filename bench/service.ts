@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { closeSync, openSync } from 'node:fs';
+import { closeSync, openSync, readFileSync } from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
 import path from 'node:path';
@@ -19,7 +19,28 @@ export interface RunningService {
   url: string;
   port: number;
   logPath: string;
+  /** CPU seconds (user and system) the service process has used so far, or null where /proc is missing. */
+  cpuSeconds(): number | null;
   stop(): Promise<void>;
+}
+
+// NOTE: the kernel's clock tick is assumed to be 100 per second, the Linux default;
+// Node.js cannot read sysconf(_SC_CLK_TCK).
+const CLOCK_TICKS_PER_SECOND = 100;
+
+/** Reads the user and system CPU time of a process from /proc/<pid>/stat, in seconds. */
+function processCpuSeconds(pid: number): number | null {
+  let stat: string;
+  try {
+    stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  } catch {
+    return null;
+  }
+
+  // The fields after the command name in brackets: state is field 3, utime 14, stime 15.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+
+  return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS_PER_SECOND;
 }
 
 async function isPortFree(port: number): Promise<boolean> {
@@ -122,5 +143,5 @@ export async function startService(databaseUrl: string, logDir: string): Promise
   }
   progress('service ready', { url });
 
-  return { url, port, logPath, stop };
+  return { url, port, logPath, cpuSeconds: () => processCpuSeconds(pid), stop };
 }

@@ -1,6 +1,11 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 
+import postgres from 'postgres';
+import { expect } from 'vitest';
+
+import { callApi } from '../helpers/api';
+
 const ROOT = path.resolve(__dirname, '..', '..');
 const SCRIPT = path.join('tests', 'multi-instance', 'api-server.ts');
 
@@ -121,4 +126,63 @@ export function startInstance(name: string, databaseUrl: string, options: Instan
       clearTimeout(killer);
     },
   };
+}
+
+/**
+ * Waits until every instance listens and resolves with their base URLs, in the order
+ * given. Raises one error listing every instance that exited or timed out first.
+ */
+export async function allListening(instances: readonly Instance[]): Promise<string[]> {
+  const started = await Promise.allSettled(instances.map((instance) => instance.ready));
+  const failures = started.flatMap((result) => (result.status === 'rejected' ? [String(result.reason)] : []));
+  if (failures.length > 0) {
+    throw new Error(`instances failed to start together on one database:\n${failures.join('\n')}`);
+  }
+
+  return started.map((result) => (result.status === 'fulfilled' ? result.value : ''));
+}
+
+/** A database of its own on the test PostgreSQL server, for the instances of one test file. */
+export interface SharedDatabase {
+  url: string;
+  /** Drops the database, ending the connections still open to it. */
+  drop(): Promise<void>;
+}
+
+/** Creates an empty database named `name` on the server of `adminUrl`. */
+export async function createSharedDatabase(adminUrl: string, name: string): Promise<SharedDatabase> {
+  const admin = postgres(adminUrl, { max: 1, onnotice: () => {} });
+  await admin.unsafe(`CREATE DATABASE "${name}"`);
+  const url = new URL(adminUrl);
+  url.pathname = `/${name}`;
+
+  return {
+    url: url.toString(),
+    drop: async () => {
+      await admin.unsafe(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
+      await admin.end();
+    },
+  };
+}
+
+/**
+ * Sends the same API call to every instance at once, checks that each returned 200 with
+ * data equal to the first's, and returns that data. `names` label the instances in
+ * failure messages.
+ */
+export async function readFromEach(urls: readonly string[], names: readonly string[], endpoint: string, body: unknown): Promise<unknown> {
+  const results = await Promise.all(urls.map((url) => callApi(url, endpoint, body)));
+  results.forEach((result, index) => {
+    expect(
+      { status: result.status, subcode: result.meta.result_subcode },
+      `${endpoint} on instance ${names[index]} returned ${result.status}: ${result.meta.result_msg}`,
+    ).toEqual({ status: 200, subcode: 0 });
+  });
+  for (const [index, result] of results.entries()) {
+    expect(result.data, `${endpoint} ${JSON.stringify(body)}: instance ${names[index]} differs from instance ${names[0]}`).toEqual(
+      results[0].data,
+    );
+  }
+
+  return results[0].data;
 }
