@@ -3,7 +3,7 @@ import { sql } from 'drizzle-orm';
 import type { EncodedSamples } from '@/lib/stats/layout';
 import { EMPTY_LAYOUT_ID } from '@/lib/stats/layout';
 
-import { queryPrepared, type Database, type Executor } from './client';
+import type { Database, Executor } from './client';
 import { ensurePartitions, forgetPartitions, isMissingPartition } from './partitions';
 import { layouts, reports, workerLayouts } from './schema';
 
@@ -22,7 +22,8 @@ export interface ReportRow {
  */
 const storedLayoutKeys = new WeakMap<object, Set<string>>();
 
-function storedKeys(db: Database): Set<string> {
+/** Returns the layout keys that this handle has stored, as `layoutKeysOf` makes them. */
+export function storedKeys(db: Database): Set<string> {
   let keys = storedLayoutKeys.get(db);
   if (!keys) {
     keys = new Set();
@@ -30,6 +31,16 @@ function storedKeys(db: Database): Set<string> {
   }
 
   return keys;
+}
+
+/** Returns the keys of a report's layout and of its (worker, layout) pair, or none for a report without samples. */
+export function layoutKeysOf(row: Pick<ReportRow, 'companyId' | 'workerId' | 'samples'>): string[] {
+  const { layoutId } = row.samples;
+  if (layoutId === EMPTY_LAYOUT_ID) {
+    return [];
+  }
+
+  return [`layout\u0000${row.companyId}\u0000${layoutId}`, `pair\u0000${row.companyId}\u0000${row.workerId}\u0000${layoutId}`];
 }
 
 interface NewLayoutRows {
@@ -46,11 +57,10 @@ function newLayoutRows(db: Database, rows: readonly Pick<ReportRow, 'companyId' 
     if (layoutId === EMPTY_LAYOUT_ID) {
       continue;
     }
-    const layoutKey = `layout\u0000${row.companyId}\u0000${layoutId}`;
+    const [layoutKey, pairKey] = layoutKeysOf(row);
     if (!known.has(layoutKey)) {
       found.layouts.set(layoutKey, { companyId: row.companyId, id: layoutId, series, metrics });
     }
-    const pairKey = `pair\u0000${row.companyId}\u0000${row.workerId}\u0000${layoutId}`;
     if (!known.has(pairKey)) {
       found.pairs.set(pairKey, { companyId: row.companyId, workerId: row.workerId, layoutId });
     }
@@ -89,97 +99,6 @@ export async function insertReports(db: Database, transaction: Executor, rows: r
   );
 
   return [...newLayouts.keys(), ...newPairs.keys()];
-}
-
-export interface StatusReportWrite extends ReportRow {
-  userId: string;
-  ip: string;
-  /** The server's time of the call: last activity and the start of the new expiry. */
-  now: Date;
-  queueId: string | null;
-  /** Replaces the entry's queues when non-empty. */
-  queues?: string[];
-  /** Replace the entry's tags when given. */
-  tags?: string[];
-  systemTags?: string[];
-}
-
-// The worker entry update of a status report, as the first part of one statement: only a
-// live entry matches, and the report rows below select from its RETURNING, so a report of
-// a worker that is not registered inserts nothing. A NULL list keeps the stored one.
-const UPDATE_WORKER_SQL = `WITH updated AS (
-  UPDATE workers SET
-    ip = $4::text,
-    last_activity_time = $5::timestamptz,
-    last_report_time = $5::timestamptz,
-    expires_at = $5::timestamptz + make_interval(secs => timeout_seconds),
-    task_id = $6::text,
-    project_id = NULL,
-    queue_id = $7::text,
-    queues = coalesce($8::text[], queues),
-    tags = coalesce($9::text[], tags),
-    system_tags = coalesce($10::text[], system_tags)
-  WHERE company_id = $1::text AND user_id = $2::text AND worker_id = $3::text AND expires_at > $5::timestamptz
-  RETURNING company_id, worker_id
-), stored AS (
-  INSERT INTO reports (company_id, worker_id, time, task_id, layout_id, values)
-  SELECT company_id, worker_id, $11::timestamptz, $6::text, $12::bigint, $13::real[] FROM updated
-)`;
-
-const STORE_STATUS_REPORT_SQL = `${UPDATE_WORKER_SQL}
-SELECT count(*)::int AS updated FROM updated`;
-
-// The same with the layout and the (worker, layout) pair, for the first report of a layout
-// that this process has seen.
-const STORE_STATUS_REPORT_WITH_LAYOUT_SQL = `${UPDATE_WORKER_SQL}, new_layout AS (
-  INSERT INTO layouts (company_id, id, series, metrics)
-  SELECT company_id, $12::bigint, $14::smallint[], $15::smallint[] FROM updated
-  ON CONFLICT DO NOTHING
-), new_pair AS (
-  INSERT INTO worker_layouts (company_id, worker_id, layout_id)
-  SELECT company_id, worker_id, $12::bigint FROM updated
-  ON CONFLICT DO NOTHING
-)
-SELECT count(*)::int AS updated FROM updated`;
-
-/**
- * Applies a status report to a live worker entry, extending its expiry by its own
- * timeout, and stores the report row, in one statement: one round trip, atomic without
- * an explicit transaction. Creates the report's day partition when it is missing.
- * Returns false, having stored nothing, when the worker is not registered or has expired.
- */
-export async function storeStatusReport(db: Database, report: StatusReportWrite): Promise<boolean> {
-  const { layouts: newLayouts, pairs: newPairs } = newLayoutRows(db, [report]);
-  const withLayout = newLayouts.size > 0 || newPairs.size > 0;
-  const nowText = report.now.toISOString();
-  const params: unknown[] = [
-    report.companyId,
-    report.userId,
-    report.workerId,
-    report.ip,
-    nowText,
-    report.taskId,
-    report.queueId,
-    report.queues && report.queues.length > 0 ? report.queues : null,
-    report.tags ?? null,
-    report.systemTags ?? null,
-    report.time.toISOString(),
-    report.samples.layoutId,
-    report.samples.values,
-  ];
-  if (withLayout) {
-    params.push(report.samples.series, report.samples.metrics);
-  }
-
-  const [row] = await withReportPartitions(db, [report.time], () =>
-    queryPrepared<{ updated: number }>(db, withLayout ? STORE_STATUS_REPORT_WITH_LAYOUT_SQL : STORE_STATUS_REPORT_SQL, params),
-  );
-  if (row?.updated !== 1) {
-    return false;
-  }
-
-  rememberLayouts(db, [...newLayouts.keys(), ...newPairs.keys()]);
-  return true;
 }
 
 /** Marks layout keys as stored, after the transaction that inserted them committed. */

@@ -1,4 +1,4 @@
-import { storeStatusReport } from '@/db/reports';
+import { storeStatusReport } from '@/db/status-reports';
 import { countWorkers, deleteLiveWorker, listWorkers, upsertWorker, type WorkerFilter } from '@/db/workers';
 import type { CallContext } from '@/lib/api/endpoint';
 import { apiErrors } from '@/lib/api/errors';
