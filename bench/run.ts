@@ -218,6 +218,7 @@ async function main(): Promise<void> {
       const ingestCpuStart = service.cpuSeconds();
       const ingest = await fleet.run('/api/v2.4/workers.status_report', durationMs);
       const ingestCpu = cpuPerRequestMs(ingestCpuStart, service.cpuSeconds(), ingest.requests);
+      service.ensureRunning();
       ingestSql = postgres(ingestUrl, { max: 1, onnotice: () => {} });
       const [stored] = await ingestSql<{ reports: number }[]>`SELECT count(*)::int AS reports FROM reports`;
       printFigure('ingest', {
@@ -232,6 +233,7 @@ async function main(): Promise<void> {
       const baselineCpuStart = service.cpuSeconds();
       const baseline = await fleet.run('/api/v2.4/bench.status_report_dry_run', durationMs);
       const baselineCpu = cpuPerRequestMs(baselineCpuStart, service.cpuSeconds(), baseline.requests);
+      service.ensureRunning();
       printFigure('ingest_baseline', { ...loadFigure(baseline), daemons: settings.daemons, service_cpu_ms_per_request: baselineCpu });
       const ratio = ingest.acknowledged / ingest.seconds / (baseline.acknowledged / baseline.seconds);
       printFigure('ingest_ratio', {

@@ -21,6 +21,12 @@ export interface RunningService {
   logPath: string;
   /** CPU seconds (user and system) the service process has used so far, or null where /proc is missing. */
   cpuSeconds(): number | null;
+  /**
+   * Raises an error when the service process has exited. After a load run this shows
+   * that its responses came from this service and not from another process that took
+   * the port when this one failed to listen.
+   */
+  ensureRunning(): void;
   stop(): Promise<void>;
 }
 
@@ -51,8 +57,14 @@ async function isPortFree(port: number): Promise<boolean> {
   });
 }
 
+/**
+ * Returns a free port of the range, trying them from an offset taken from this process's
+ * id, so that benchmarks started together rarely pick the same port.
+ */
 async function findFreePort(): Promise<number> {
-  for (let port = PORT_RANGE.first; port <= PORT_RANGE.last; port++) {
+  const size = PORT_RANGE.last - PORT_RANGE.first + 1;
+  for (let step = 0; step < size; step++) {
+    const port = PORT_RANGE.first + ((process.pid + step) % size);
     if (await isPortFree(port)) {
       return port;
     }
@@ -143,5 +155,13 @@ export async function startService(databaseUrl: string, logDir: string): Promise
   }
   progress('service ready', { url });
 
-  return { url, port, logPath, cpuSeconds: () => processCpuSeconds(pid), stop };
+  const ensureRunning = () => {
+    if (child.exitCode !== null || child.signalCode !== null) {
+      throw new Error(
+        `the service exited with code ${child.exitCode} (signal ${child.signalCode}) while the benchmark used port ${port}, so another process served the requests: see ${logPath}`,
+      );
+    }
+  };
+
+  return { url, port, logPath, cpuSeconds: () => processCpuSeconds(pid), ensureRunning, stop };
 }

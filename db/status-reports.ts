@@ -148,8 +148,10 @@ interface PendingReport {
 
 /**
  * Group commit of status reports: each report waits until the statement storing its
- * batch has committed. A worker is never in two batches that run at once, so
- * concurrent batches never wait on each other's worker rows nor deadlock on them.
+ * batch has committed. Within one process a worker is never in two running batches, so
+ * its reports are stored in arrival order and these batches cannot deadlock on worker rows.
+ * NOTE: batches of two instances can still deadlock when two workers each report through
+ * both instances at once. PostgreSQL then aborts one batch, and its reports get errors.
  */
 class StatusReportBatcher {
   private pending: PendingReport[] = [];
