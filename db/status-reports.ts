@@ -130,7 +130,6 @@ async function storeStatusReportBatch(db: Database, batch: readonly StatusReport
   return stored;
 }
 
-
 /** Reports in one statement at most, to bound its parameters and the time it holds row locks. */
 const MAX_BATCH_SIZE = 64;
 

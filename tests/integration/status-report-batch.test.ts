@@ -5,6 +5,7 @@ import { queryRows, type DatabaseHandle } from '@/db/client';
 import { storeStatusReport, type StatusReportWrite } from '@/db/status-reports';
 import { upsertWorker } from '@/db/workers';
 import { DEFAULT_COMPANY, DEFAULT_USER } from '@/lib/identity';
+import { FLOAT4_MAX } from '@/lib/schemas/workers';
 import { encodeSamples } from '@/lib/stats/layout';
 
 import { createTestDatabase, TEST_TARGETS } from '../helpers/database';
@@ -131,9 +132,19 @@ describe.each(TEST_TARGETS)('status report batches on %s', (target) => {
 
   test('samples round-trip as float4', async () => {
     await register('float-box');
-    const samples = encodeSamples({ cpu_usage: [0.1, 33.333333, 1e-7, 65504.5], memory_used: 123456.78 });
+    await register('neighbour-box');
+    // The float4 extremes: its max, a subnormal, and a value that rounds to 0.
+    const samples = encodeSamples({
+      cpu_usage: [0.1, 33.333333, 1e-7, 65504.5, FLOAT4_MAX, -FLOAT4_MAX, 1e-40, 1e-46],
+      memory_used: 123456.78,
+    });
 
-    expect(await storeStatusReport(handle.db, reportOf('float-box', { samples }))).toBe(true);
+    const outcomes = await Promise.all([
+      storeStatusReport(handle.db, reportOf('float-box', { samples })),
+      storeStatusReport(handle.db, reportOf('neighbour-box')),
+    ]);
+
+    expect(outcomes).toEqual([true, true]);
 
     const [row] = await queryRows<{ values: string }>(
       handle.db,
