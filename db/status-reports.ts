@@ -149,8 +149,9 @@ interface PendingReport {
  * Group commit of status reports: each report waits until the statement storing its
  * batch has committed. Within one process a worker is never in two running batches, so
  * its reports are stored in arrival order and these batches cannot deadlock on worker rows.
- * NOTE: batches of two instances can still deadlock when two workers each report through
- * both instances at once. PostgreSQL then aborts one batch, and its reports get errors.
+ * NOTE: batches of two instances could still deadlock when two workers each report
+ * through both at once and concurrent updates leave their rows in different heap orders.
+ * PostgreSQL then aborts one batch, and its reports get errors.
  */
 class StatusReportBatcher {
   private pending: PendingReport[] = [];
@@ -213,7 +214,9 @@ class StatusReportBatcher {
     }
     this.pending = rest;
 
-    return batch;
+    // A plan that joins through the primary key locks the entries in input order, and so
+    // in key order in every instance. A plan that scans the table locks them in heap order.
+    return batch.sort((a, b) => compareStrings(workerKey(a.report), workerKey(b.report)));
   }
 
   private async store(batch: PendingReport[]): Promise<void> {
@@ -230,6 +233,14 @@ class StatusReportBatcher {
       }
     }
   }
+}
+
+function compareStrings(a: string, b: string): number {
+  if (a === b) {
+    return 0;
+  }
+
+  return a < b ? -1 : 1;
 }
 
 function workerKey(report: StatusReportWrite): string {
