@@ -21,7 +21,34 @@ export interface RunningService {
   url: string;
   port: number;
   logPath: string;
+  /** CPU seconds (user and system) the service process has used so far, or null where /proc is missing. */
+  cpuSeconds(): number | null;
+  /**
+   * Raises an error when the service process has exited. After a load run this shows
+   * that its responses came from this service and not from another process that took
+   * the port when this one failed to listen.
+   */
+  ensureRunning(): void;
   stop(): Promise<void>;
+}
+
+// NOTE: the kernel's clock tick is assumed to be 100 per second, the Linux default;
+// Node.js cannot read sysconf(_SC_CLK_TCK).
+const CLOCK_TICKS_PER_SECOND = 100;
+
+/** Reads the user and system CPU time of a process from /proc/<pid>/stat, in seconds. */
+function processCpuSeconds(pid: number): number | null {
+  let stat: string;
+  try {
+    stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  } catch {
+    return null;
+  }
+
+  // The fields after the command name in brackets: state is field 3, utime 14, stime 15.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+
+  return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS_PER_SECOND;
 }
 
 async function isPortFree(port: number): Promise<boolean> {
@@ -32,8 +59,14 @@ async function isPortFree(port: number): Promise<boolean> {
   });
 }
 
+/**
+ * Returns a free port of the range, trying them from an offset taken from this process's
+ * id, so that benchmarks started together rarely pick the same port.
+ */
 async function findFreePort(): Promise<number> {
-  for (let port = PORT_RANGE.first; port <= PORT_RANGE.last; port++) {
+  const size = PORT_RANGE.last - PORT_RANGE.first + 1;
+  for (let step = 0; step < size; step++) {
+    const port = PORT_RANGE.first + ((process.pid + step) % size);
     if (await isPortFree(port)) {
       return port;
     }
@@ -130,5 +163,13 @@ export async function startService(databaseUrl: string, logDir: string, credenti
   }
   progress('service ready', { url });
 
-  return { url, port, logPath, stop };
+  const ensureRunning = () => {
+    if (child.exitCode !== null || child.signalCode !== null) {
+      throw new Error(
+        `the service exited with code ${child.exitCode} (signal ${child.signalCode}) while the benchmark used port ${port}, so another process served the requests: see ${logPath}`,
+      );
+    }
+  };
+
+  return { url, port, logPath, cpuSeconds: () => processCpuSeconds(pid), ensureRunning, stop };
 }

@@ -116,7 +116,9 @@ export async function compactChunks(db: Database, now: Date): Promise<Compaction
 
       return { ran: true, compacted, more };
     },
-    { isolationLevel: 'repeatable read' },
+    // Read committed: each statement takes its snapshot after the lock is held, so it sees
+    // every refresh that committed before, and no refresh runs meanwhile.
+    { isolationLevel: 'read committed' },
   );
 }
 

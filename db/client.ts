@@ -165,3 +165,42 @@ export async function queryRows<Row>(db: Executor, query: SQL): Promise<Row[]> {
 
   return (result as { rows: Row[] }).rows;
 }
+
+/**
+ * Returns the PostgreSQL error with SQLSTATE `code` in `error` or its chain of causes
+ * (Drizzle wraps driver errors), or undefined when there is none.
+ */
+export function findPostgresError(error: unknown, code: string): Error | undefined {
+  let current: unknown = error;
+  for (let depth = 0; current && depth < 5; depth++) {
+    if ((current as { code?: unknown }).code === code) {
+      return current as Error;
+    }
+    current = (current as { cause?: unknown }).cause;
+  }
+
+  return undefined;
+}
+
+interface PostgresClient {
+  unsafe(query: string, params: unknown[], options: { prepare: boolean }): Promise<unknown[]>;
+}
+
+interface PGliteClient {
+  query(query: string, params: unknown[]): Promise<{ rows: unknown[] }>;
+}
+
+/**
+ * Runs one statement with `$1`-style parameters on the driver under a Drizzle handle.
+ * On PostgreSQL the postgres driver prepares it once per connection, so each later call is
+ * one round trip. Drizzle's `execute` sends statements unprepared, and the postgres
+ * driver then spends an extra round trip describing their parameters on every call.
+ */
+export async function queryPrepared<Row>(db: Database, query: string, params: unknown[]): Promise<Row[]> {
+  const client = (db as unknown as { $client: PostgresClient | PGliteClient }).$client;
+  if ('unsafe' in client) {
+    return (await client.unsafe(query, params, { prepare: true })) as Row[];
+  }
+
+  return (await client.query(query, params)).rows as Row[];
+}

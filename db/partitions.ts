@@ -1,6 +1,6 @@
 import { sql } from 'drizzle-orm';
 
-import { queryRows, type Database, type Executor } from './client';
+import { findPostgresError, queryRows, type Database, type Executor } from './client';
 
 /**
  * Native time partitions of the tables that grow with time. Reports and per-minute and
@@ -96,15 +96,9 @@ export function forgetPartitions(db: Executor): void {
 
 /** Tells whether an error is PostgreSQL's "no partition of relation found for row". */
 export function isMissingPartition(error: unknown): boolean {
-  let current: unknown = error;
-  for (let depth = 0; current && depth < 5; depth++) {
-    if ((current as { code?: unknown }).code === '23514' && /no partition/i.test(String((current as Error).message))) {
-      return true;
-    }
-    current = (current as { cause?: unknown }).cause;
-  }
+  const found = findPostgresError(error, '23514');
 
-  return false;
+  return found !== undefined && /no partition/i.test(found.message);
 }
 
 /** Lists the existing partitions of a table with their bounds, oldest first. */

@@ -22,7 +22,8 @@ export interface ReportRow {
  */
 const storedLayoutKeys = new WeakMap<object, Set<string>>();
 
-function storedKeys(db: Database): Set<string> {
+/** Returns the layout keys that this handle has stored, as `layoutKeysOf` makes them. */
+export function storedKeys(db: Database): Set<string> {
   let keys = storedLayoutKeys.get(db);
   if (!keys) {
     keys = new Set();
@@ -30,6 +31,42 @@ function storedKeys(db: Database): Set<string> {
   }
 
   return keys;
+}
+
+/** Returns the keys of a report's layout and of its (worker, layout) pair, or none for a report without samples. */
+export function layoutKeysOf(row: Pick<ReportRow, 'companyId' | 'workerId' | 'samples'>): string[] {
+  const { layoutId } = row.samples;
+  if (layoutId === EMPTY_LAYOUT_ID) {
+    return [];
+  }
+
+  return [`layout\u0000${row.companyId}\u0000${layoutId}`, `pair\u0000${row.companyId}\u0000${row.workerId}\u0000${layoutId}`];
+}
+
+interface NewLayoutRows {
+  layouts: Map<string, { companyId: string; id: number; series: number[]; metrics: number[] }>;
+  pairs: Map<string, { companyId: string; workerId: string; layoutId: number }>;
+}
+
+/** Collects the layouts and (worker, layout) pairs of `rows` that this handle has not stored yet, by key. */
+function newLayoutRows(db: Database, rows: readonly Pick<ReportRow, 'companyId' | 'workerId' | 'samples'>[]): NewLayoutRows {
+  const known = storedKeys(db);
+  const found: NewLayoutRows = { layouts: new Map(), pairs: new Map() };
+  for (const row of rows) {
+    const { layoutId, series, metrics } = row.samples;
+    if (layoutId === EMPTY_LAYOUT_ID) {
+      continue;
+    }
+    const [layoutKey, pairKey] = layoutKeysOf(row);
+    if (!known.has(layoutKey)) {
+      found.layouts.set(layoutKey, { companyId: row.companyId, id: layoutId, series, metrics });
+    }
+    if (!known.has(pairKey)) {
+      found.pairs.set(pairKey, { companyId: row.companyId, workerId: row.workerId, layoutId });
+    }
+  }
+
+  return found;
 }
 
 /**
@@ -42,24 +79,7 @@ export async function insertReports(db: Database, transaction: Executor, rows: r
     return [];
   }
 
-  const known = storedKeys(db);
-  const newLayouts = new Map<string, { companyId: string; id: number; series: number[]; metrics: number[] }>();
-  const newPairs = new Map<string, { companyId: string; workerId: string; layoutId: number }>();
-  for (const row of rows) {
-    const { layoutId, series, metrics } = row.samples;
-    if (layoutId === EMPTY_LAYOUT_ID) {
-      continue;
-    }
-    const layoutKey = `layout\u0000${row.companyId}\u0000${layoutId}`;
-    if (!known.has(layoutKey)) {
-      newLayouts.set(layoutKey, { companyId: row.companyId, id: layoutId, series, metrics });
-    }
-    const pairKey = `pair\u0000${row.companyId}\u0000${row.workerId}\u0000${layoutId}`;
-    if (!known.has(pairKey)) {
-      newPairs.set(pairKey, { companyId: row.companyId, workerId: row.workerId, layoutId });
-    }
-  }
-
+  const { layouts: newLayouts, pairs: newPairs } = newLayoutRows(db, rows);
   if (newLayouts.size > 0) {
     await transaction.insert(layouts).values([...newLayouts.values()]).onConflictDoNothing();
   }

@@ -3,11 +3,14 @@ import { sql } from 'drizzle-orm';
 import { SERIES_STRIDE } from '@/lib/stats/layout';
 
 import { invalidateChunks } from './chunks';
-import { queryRows, type Database, type Executor } from './client';
+import { findPostgresError, queryRows, type Database, type Executor } from './client';
 import { ensurePartitions } from './partitions';
 
 // One refresh at a time across every instance on the database.
 const REFRESH_LOCK_KEY = 7_261_002;
+
+// SQLSTATE of "could not serialize access due to concurrent update".
+const SERIALIZATION_FAILURE = '40001';
 
 const ROLLUPS = [
   { table: 'rollups_minute', seconds: 60 },
@@ -30,12 +33,17 @@ export interface RefreshResult {
   more: boolean;
   /** The new watermark: every report of a transaction below it is in the rollups. */
   watermark: string;
+  /**
+   * The watermark this refresh started from, so it aggregated the reports of the
+   * transactions from it up to `watermark`. Empty when the refresh did not run.
+   */
+  previousWatermark: string;
 }
 
 /**
  * Aggregates the reports written since the last refresh into the per-minute,
- * five-minute and hourly rollups, merging with the buckets already there. The work grows with the new reports,
- * not with the history: reports are found by their transaction id, from the previous
+ * five-minute and hourly rollups, merging with the buckets already there. The work grows
+ * with the new reports, not with the history: reports are found by their transaction id, from the previous
  * watermark up to the oldest transaction of this database still running. Every
  * transaction below that bound has finished, so no report can still appear behind the
  * new watermark.
@@ -55,6 +63,22 @@ export async function refreshRollups(db: Database, batchReports = REFRESH_BATCH_
     await ensurePartitions(db, rollup.table, times);
   }
 
+  try {
+    return await refreshInTransaction(db, preparedDays, batchReports);
+  } catch (error) {
+    // The lock is taken in the transaction's first statement, whose snapshot PostgreSQL
+    // takes just before. Another instance that commits its refresh in between releases
+    // the lock but its watermark is not in this snapshot, so reading rollup_state FOR
+    // UPDATE fails with a serialization failure. That instance has just refreshed, so
+    // this round is skipped as if the lock had been held.
+    if (findPostgresError(error, SERIALIZATION_FAILURE)) {
+      return { ran: false, reports: 0, more: false, watermark: '', previousWatermark: '' };
+    }
+    throw error;
+  }
+}
+
+async function refreshInTransaction(db: Database, preparedDays: ReadonlySet<number>, batchReports: number): Promise<RefreshResult> {
   return db.transaction(
     async (transaction) => {
       const [lock] = await queryRows<{ locked: boolean }>(
@@ -62,7 +86,7 @@ export async function refreshRollups(db: Database, batchReports = REFRESH_BATCH_
         sql`SELECT pg_try_advisory_xact_lock(${REFRESH_LOCK_KEY}) AS locked`,
       );
       if (!lock?.locked) {
-        return { ran: false, reports: 0, more: false, watermark: '' };
+        return { ran: false, reports: 0, more: false, watermark: '', previousWatermark: '' };
       }
 
       // The new bound is the oldest transaction of this snapshot still running, leaving
@@ -84,7 +108,7 @@ export async function refreshRollups(db: Database, batchReports = REFRESH_BATCH_
             FROM rollup_state WHERE name = 'rollups' FOR UPDATE`,
       );
       if (!bounds || BigInt(bounds.high) <= BigInt(bounds.low)) {
-        return { ran: true, reports: 0, more: false, watermark: bounds?.low ?? '0' };
+        return { ran: true, reports: 0, more: false, watermark: bounds?.low ?? '0', previousWatermark: bounds?.low ?? '0' };
       }
 
       // Past the batch limit, the batch ends at a transaction boundary: every report of
@@ -108,7 +132,7 @@ export async function refreshRollups(db: Database, batchReports = REFRESH_BATCH_
             GROUP BY 1`,
       );
       if (batchDays.some((row) => !preparedDays.has(new Date(row.day).getTime()))) {
-        return { ran: true, reports: 0, more: true, watermark: bounds.low };
+        return { ran: true, reports: 0, more: true, watermark: bounds.low, previousWatermark: bounds.low };
       }
       const reports = batchDays.reduce((total, row) => total + Number(row.reports), 0);
       await aggregateBatch(transaction, bounds.low, high);
@@ -120,7 +144,7 @@ export async function refreshRollups(db: Database, batchReports = REFRESH_BATCH_
         sql`UPDATE rollup_state SET watermark = ${high}::xid8, refreshed_at = now() WHERE name = 'rollups'`,
       );
 
-      return { ran: true, reports, more, watermark: high };
+      return { ran: true, reports, more, watermark: high, previousWatermark: bounds.low };
     },
     { isolationLevel: 'repeatable read' },
   );

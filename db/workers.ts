@@ -74,52 +74,6 @@ export async function deleteLiveWorker(db: Executor, key: WorkerKey & { now: Dat
   return deleted.length > 0;
 }
 
-/**
- * Applies a status report to a live worker entry and extends its expiry by its own
- * timeout. Queues change only when `queues` is given and non-empty, tags only when
- * given. Returns false when the worker is not registered or has expired.
- */
-export async function updateWorkerOnReport(
-  db: Executor,
-  report: WorkerKey & {
-    ip: string;
-    now: Date;
-    taskId: string | null;
-    queueId: string | null;
-    queues?: string[];
-    tags?: string[];
-    systemTags?: string[];
-  },
-): Promise<boolean> {
-  const changes: Partial<typeof workers.$inferInsert> = {
-    ip: report.ip,
-    lastActivityTime: report.now,
-    lastReportTime: report.now,
-    expiresAt: sql`${report.now.toISOString()}::timestamptz + make_interval(secs => ${workers.timeoutSeconds})` as unknown as Date,
-    taskId: report.taskId,
-    // The task's project is not known until tasks are kept by the service.
-    projectId: null,
-    queueId: report.queueId,
-  };
-  if (report.queues && report.queues.length > 0) {
-    changes.queues = report.queues;
-  }
-  if (report.tags) {
-    changes.tags = report.tags;
-  }
-  if (report.systemTags) {
-    changes.systemTags = report.systemTags;
-  }
-
-  const updated = await db
-    .update(workers)
-    .set(changes)
-    .where(and(matchesKey(report), gt(workers.expiresAt, report.now)))
-    .returning({ workerId: workers.workerId });
-
-  return updated.length > 0;
-}
-
 /** Lists the live workers of a company that pass the filter, ordered by worker id. */
 export async function listWorkers(db: Executor, filter: WorkerFilter): Promise<WorkerRow[]> {
   return db

@@ -3,8 +3,8 @@ import { z } from 'zod';
 
 import { queryRows, type Database } from '@/db/client';
 import { dropPartitionsBefore, ensurePartitions, type PartitionedTable } from '@/db/partitions';
-import { compactChunks, deleteChunksBefore } from '@/db/chunks';
-import { refreshRollups } from '@/db/rollups';
+import { compactChunks, deleteChunksBefore, type CompactionResult } from '@/db/chunks';
+import { refreshRollups, type RefreshResult } from '@/db/rollups';
 import { isDatabaseUnavailable } from '@/lib/api/database-errors';
 import type { Logger } from '@/lib/log';
 
@@ -97,6 +97,9 @@ export interface RollupUpdateResult {
   more: boolean;
 }
 
+/** Receives each refresh or compaction round of `updateRollups`, with its duration in milliseconds. */
+export type RoundListener = (step: 'rollup_refresh' | 'chunk_compaction', result: RefreshResult | CompactionResult, durationMs: number) => void;
+
 /** Refresh and compaction rounds in one run, so that a backlog of one cannot starve the other. */
 const ROUNDS_PER_UPDATE = 10;
 
@@ -105,11 +108,17 @@ const ROUNDS_PER_UPDATE = 10;
  * round in its own short transaction. A backlog is worked off over several calls: call
  * again at once while `more` is true.
  */
-export async function updateRollups(db: Database, now: () => Date = () => new Date()): Promise<RollupUpdateResult> {
+export async function updateRollups(
+  db: Database,
+  now: () => Date = () => new Date(),
+  onRound: RoundListener = () => {},
+): Promise<RollupUpdateResult> {
   const result: RollupUpdateResult = { reports: 0, compacted: 0, skipped: false, more: false };
 
   for (let round = 0; ; round++) {
+    const started = performance.now();
     const refresh = await refreshRollups(db);
+    onRound('rollup_refresh', refresh, performance.now() - started);
     result.reports += refresh.reports;
     result.skipped ||= !refresh.ran;
     if (!refresh.ran || !refresh.more) {
@@ -122,7 +131,9 @@ export async function updateRollups(db: Database, now: () => Date = () => new Da
   }
 
   for (let round = 0; ; round++) {
+    const started = performance.now();
     const compaction = await compactChunks(db, now());
+    onRound('chunk_compaction', compaction, performance.now() - started);
     result.compacted += compaction.compacted;
     result.skipped ||= !compaction.ran;
     if (!compaction.ran || !compaction.more) {
@@ -206,7 +217,10 @@ export function startBackgroundJobs(db: Database, logger: Logger, settings: JobS
   };
 
   schedule('retention', settings.WORKERS_RETENTION_CHECK_SECONDS, () => applyRetention(db, new Date(), settings));
-  schedule('rollup_refresh', settings.WORKERS_REFRESH_SECONDS, () => updateRollups(db));
+  // Each round is logged on its own, so that the log shows every watermark range.
+  const logRound: RoundListener = (step, result, durationMs) =>
+    logger.debug({ job: step, result, duration_ms: Math.round(durationMs) }, 'job finished');
+  schedule('rollup_update', settings.WORKERS_REFRESH_SECONDS, () => updateRollups(db, () => new Date(), logRound));
 
   return {
     stop: async () => {

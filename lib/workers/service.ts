@@ -1,5 +1,5 @@
-import { insertReports, rememberLayouts, withReportPartitions } from '@/db/reports';
-import { countWorkers, deleteLiveWorker, listWorkers, updateWorkerOnReport, upsertWorker, type WorkerFilter } from '@/db/workers';
+import { storeStatusReport } from '@/db/status-reports';
+import { countWorkers, deleteLiveWorker, listWorkers, upsertWorker, type WorkerFilter } from '@/db/workers';
 import type { CallContext } from '@/lib/api/endpoint';
 import { apiErrors } from '@/lib/api/errors';
 import type {
@@ -63,37 +63,30 @@ export async function unregister(context: CallContext, request: UnregisterReques
 
 /**
  * Applies a status report: updates the entry and stores the report and its samples in
- * one transaction, so a rejected report stores nothing and a 200 means it is committed.
+ * one statement, so a rejected report stores nothing and a 200 means it is committed.
  */
 export async function statusReport(context: CallContext, request: StatusReportRequest): Promise<Record<string, never>> {
   const time = reportTime(request.timestamp, context.now);
   const samples = encodeSamples(request.machine_stats);
   const taskId = request.task || null;
 
-  const layoutKeys = await withReportPartitions(context.db, [time], () =>
-    context.db.transaction(async (transaction) => {
-      const updated = await updateWorkerOnReport(transaction, {
-        companyId: context.companyId,
-        userId: context.userId,
-        workerId: request.worker,
-        ip: context.clientIp,
-        now: context.now,
-        taskId,
-        queueId: request.queue || null,
-        queues: request.queues,
-        tags: request.tags,
-        systemTags: request.system_tags,
-      });
-      if (!updated) {
-        throw apiErrors.invalidWorkerId(request.worker);
-      }
-
-      return insertReports(context.db, transaction, [
-        { companyId: context.companyId, workerId: request.worker, time, taskId, samples },
-      ]);
-    }),
-  );
-  rememberLayouts(context.db, layoutKeys);
+  const stored = await storeStatusReport(context.db, {
+    companyId: context.companyId,
+    userId: context.userId,
+    workerId: request.worker,
+    ip: context.clientIp,
+    now: context.now,
+    taskId,
+    queueId: request.queue || null,
+    queues: request.queues,
+    tags: request.tags,
+    systemTags: request.system_tags,
+    time,
+    samples,
+  });
+  if (!stored) {
+    throw apiErrors.invalidWorkerId(request.worker);
+  }
 
   return {};
 }

@@ -1,15 +1,13 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { Readable } from 'node:stream';
 
 import type { DatabaseHandle } from '@/db/client';
-import { dispatch } from '@/lib/api/dispatch';
-import { CLIENT_IP_HEADER, ORIGINAL_METHOD_HEADER, prepareApiRequest } from '@/lib/api/http';
 import { openServiceDatabase } from '@/lib/database';
 import { Authenticator } from '@/lib/auth/authenticator';
 import { authSettingsFromEnv } from '@/lib/auth/bootstrap';
 import { logger } from '@/lib/log';
 
+import { createApiListener } from './api-listener';
 import { createTestDatabase, type TestTarget } from './database';
 
 export interface TestServer {
@@ -49,45 +47,7 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
   const authenticator = new Authenticator({ jwtSecret: authSettingsFromEnv().jwtSecret, monotonicNow: options.monotonicNow });
   const dependencies = { database: async () => database.db, now: options.now ?? (() => new Date()), logger, authenticator };
 
-  const server = createServer((request, response) => {
-    const url = new URL(request.url ?? '/', 'http://127.0.0.1');
-    if (!url.pathname.startsWith('/api/')) {
-      response.writeHead(404).end();
-      return;
-    }
-
-    prepareApiRequest(request, options.trustProxy ?? false);
-    const headers = new Headers();
-    for (const [name, value] of Object.entries(request.headers)) {
-      if (value !== undefined) {
-        headers.set(name, Array.isArray(value) ? value.join(', ') : value);
-      }
-    }
-
-    dispatch(
-      {
-        method: headers.get(ORIGINAL_METHOD_HEADER) ?? request.method ?? 'GET',
-        pathname: url.pathname,
-        searchParams: url.searchParams,
-        headers,
-        body: Readable.toWeb(request) as ReadableStream<Uint8Array>,
-        clientIp: headers.get(CLIENT_IP_HEADER) ?? '',
-      },
-      dependencies,
-    ).then(
-      (result) => {
-        response.writeHead(result.status, {
-          'content-type': 'application/json',
-          ...(result.closeConnection ? { connection: 'close' } : {}),
-        });
-        response.end(JSON.stringify(result.body));
-      },
-      (error: unknown) => {
-        logger.error({ err: error }, 'test server dispatch failed');
-        response.writeHead(500).end();
-      },
-    );
-  });
+  const server = createServer(createApiListener(dependencies, options.trustProxy ?? false));
 
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);

@@ -1,12 +1,13 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { Readable } from 'node:stream';
 
-import { dispatch, type ApiDependencies } from '@/lib/api/dispatch';
-import { CLIENT_IP_HEADER, ORIGINAL_METHOD_HEADER, prepareApiRequest } from '@/lib/api/http';
+import type { ApiDependencies } from '@/lib/api/dispatch';
 import { getServiceAuthenticator } from '@/lib/auth/service';
 import { openServiceDatabase } from '@/lib/database';
 import { logger } from '@/lib/log';
+import { jobSettingsFromEnv, startBackgroundJobs, type BackgroundJobs } from '@/lib/stats/jobs';
+
+import { createApiListener } from '../helpers/api-listener';
 
 /**
  * Serves the workers API on 127.0.0.1 as one service instance, with the service's
@@ -20,11 +21,13 @@ import { logger } from '@/lib/log';
  * fixed, so that register and report times are exact. Without it the clock is the real
  * time. The `api server listening` log line carries the port.
  *
+ * With `--background-jobs` it also runs the rollup refresh and the retention as
+ * server.ts does, with the settings of lib/stats/jobs.ts from the environment
+ * (WORKERS_REFRESH_SECONDS and the others). The jobs use the real clock, also when
+ * API_SERVER_NOW is set.
+ *
  * With `--exit-with-stdin` the process exits when its stdin ends, so that a test runner
  * that dies without stopping it does not leave it running.
- *
- * NOTE: the background jobs that server.ts starts (rollup refresh, retention) do not run
- * here, so two instances refreshing rollups at the same time are not exercised.
  */
 async function main(): Promise<void> {
   const databaseUrl = process.env.DATABASE_URL;
@@ -33,6 +36,7 @@ async function main(): Promise<void> {
   }
   const port = Number(process.env.PORT ?? 0);
   const now = clockFromEnv(process.env.API_SERVER_NOW);
+  const jobSettings = process.argv.includes('--background-jobs') ? jobSettingsFromEnv() : undefined;
 
   logger.info({ pid: process.pid, fixed_now: process.env.API_SERVER_NOW }, 'api server starting');
   const database = await openServiceDatabase({ kind: 'postgres', url: databaseUrl });
@@ -40,45 +44,7 @@ async function main(): Promise<void> {
 
   const dependencies: ApiDependencies = { database: async () => database.db, now, logger, authenticator: getServiceAuthenticator() };
 
-  const server = createServer((request, response) => {
-    const url = new URL(request.url ?? '/', 'http://127.0.0.1');
-    if (!url.pathname.startsWith('/api/')) {
-      response.writeHead(404).end();
-      return;
-    }
-
-    prepareApiRequest(request, false);
-    const headers = new Headers();
-    for (const [name, value] of Object.entries(request.headers)) {
-      if (value !== undefined) {
-        headers.set(name, Array.isArray(value) ? value.join(', ') : value);
-      }
-    }
-
-    dispatch(
-      {
-        method: headers.get(ORIGINAL_METHOD_HEADER) ?? request.method ?? 'GET',
-        pathname: url.pathname,
-        searchParams: url.searchParams,
-        headers,
-        body: Readable.toWeb(request) as ReadableStream<Uint8Array>,
-        clientIp: headers.get(CLIENT_IP_HEADER) ?? '',
-      },
-      dependencies,
-    ).then(
-      (result) => {
-        response.writeHead(result.status, {
-          'content-type': 'application/json',
-          ...(result.closeConnection ? { connection: 'close' } : {}),
-        });
-        response.end(JSON.stringify(result.body));
-      },
-      (error: unknown) => {
-        logger.error({ err: error, url: request.url }, 'dispatch failed');
-        response.writeHead(500).end();
-      },
-    );
-  });
+  const server = createServer(createApiListener(dependencies, false));
 
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -86,6 +52,12 @@ async function main(): Promise<void> {
   });
   const listeningPort = (server.address() as AddressInfo).port;
   logger.info({ pid: process.pid, port: listeningPort }, 'api server listening');
+
+  let jobs: BackgroundJobs | undefined;
+  if (jobSettings) {
+    jobs = startBackgroundJobs(database.db, logger, jobSettings);
+    logger.info({ pid: process.pid, ...jobSettings }, 'background jobs started');
+  }
 
   let stopping = false;
   const stop = async (reason: string) => {
@@ -97,6 +69,7 @@ async function main(): Promise<void> {
 
     server.closeAllConnections();
     await new Promise<void>((resolve) => server.close(() => resolve()));
+    await jobs?.stop();
     await database.close();
     logger.info({ pid: process.pid, reason }, 'api server stopped');
     process.exit(0);

@@ -1,6 +1,11 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 
+import postgres from 'postgres';
+import { expect } from 'vitest';
+
+import { callApi } from '../helpers/api';
+
 const ROOT = path.resolve(__dirname, '..', '..');
 const SCRIPT = path.join('tests', 'multi-instance', 'api-server.ts');
 
@@ -24,17 +29,29 @@ export interface Instance {
   stop(): Promise<void>;
 }
 
+export interface InstanceOptions {
+  /** An ISO 8601 time at which the API's clock stays fixed; unset: the real clock. */
+  now?: string;
+  /** Runs the rollup refresh and the retention in the process, as the service does. */
+  backgroundJobs?: boolean;
+  /** Environment variables set on top of the test process's, for example job settings. */
+  env?: Record<string, string>;
+}
+
 /**
- * Spawns one API server with `node --import tsx` against `databaseUrl`, with its clock
- * fixed at `now`. Stdin stays open as a pipe, and the server exits when it ends, so
- * that the process ends with the test process even when no teardown runs.
+ * Spawns one API server with `node --import tsx` against `databaseUrl`. Stdin stays
+ * open as a pipe, and the server exits when it ends, so that the process ends with the
+ * test process even when no teardown runs.
  */
-export function startInstance(name: string, databaseUrl: string, now: string): Instance {
-  const child = spawn(process.execPath, ['--import', 'tsx', SCRIPT, '--exit-with-stdin'], {
-    cwd: ROOT,
-    stdio: ['pipe', 'pipe', 'pipe'],
-    env: { ...process.env, DATABASE_URL: databaseUrl, PORT: '0', API_SERVER_NOW: now, LOG_LEVEL: 'info' },
-  });
+export function startInstance(name: string, databaseUrl: string, options: InstanceOptions = {}): Instance {
+  const args = ['--import', 'tsx', SCRIPT, '--exit-with-stdin', ...(options.backgroundJobs ? ['--background-jobs'] : [])];
+  const env: NodeJS.ProcessEnv = { ...process.env, DATABASE_URL: databaseUrl, PORT: '0', LOG_LEVEL: 'info', ...options.env };
+  if (options.now === undefined) {
+    delete env.API_SERVER_NOW;
+  } else {
+    env.API_SERVER_NOW = options.now;
+  }
+  const child = spawn(process.execPath, args, { cwd: ROOT, stdio: ['pipe', 'pipe', 'pipe'], env });
 
   const logs: Record<string, unknown>[] = [];
   let other = '';
@@ -109,4 +126,63 @@ export function startInstance(name: string, databaseUrl: string, now: string): I
       clearTimeout(killer);
     },
   };
+}
+
+/**
+ * Waits until every instance listens and resolves with their base URLs, in the order
+ * given. Raises one error listing every instance that exited or timed out first.
+ */
+export async function allListening(instances: readonly Instance[]): Promise<string[]> {
+  const started = await Promise.allSettled(instances.map((instance) => instance.ready));
+  const failures = started.flatMap((result) => (result.status === 'rejected' ? [String(result.reason)] : []));
+  if (failures.length > 0) {
+    throw new Error(`instances failed to start together on one database:\n${failures.join('\n')}`);
+  }
+
+  return started.map((result) => (result.status === 'fulfilled' ? result.value : ''));
+}
+
+/** A database of its own on the test PostgreSQL server, for the instances of one test file. */
+export interface SharedDatabase {
+  url: string;
+  /** Drops the database, ending the connections still open to it. */
+  drop(): Promise<void>;
+}
+
+/** Creates an empty database named `name` on the server of `adminUrl`. */
+export async function createSharedDatabase(adminUrl: string, name: string): Promise<SharedDatabase> {
+  const admin = postgres(adminUrl, { max: 1, onnotice: () => {} });
+  await admin.unsafe(`CREATE DATABASE "${name}"`);
+  const url = new URL(adminUrl);
+  url.pathname = `/${name}`;
+
+  return {
+    url: url.toString(),
+    drop: async () => {
+      await admin.unsafe(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
+      await admin.end();
+    },
+  };
+}
+
+/**
+ * Sends the same API call to every instance at once, checks that each returned 200 with
+ * data equal to the first's, and returns that data. `names` label the instances in
+ * failure messages.
+ */
+export async function readFromEach(urls: readonly string[], names: readonly string[], endpoint: string, body: unknown): Promise<unknown> {
+  const results = await Promise.all(urls.map((url) => callApi(url, endpoint, body)));
+  results.forEach((result, index) => {
+    expect(
+      { status: result.status, subcode: result.meta.result_subcode },
+      `${endpoint} on instance ${names[index]} returned ${result.status}: ${result.meta.result_msg}`,
+    ).toEqual({ status: 200, subcode: 0 });
+  });
+  for (const [index, result] of results.entries()) {
+    expect(result.data, `${endpoint} ${JSON.stringify(body)}: instance ${names[index]} differs from instance ${names[0]}`).toEqual(
+      results[0].data,
+    );
+  }
+
+  return results[0].data;
 }

@@ -8,7 +8,7 @@ import { DEFAULT_COMPANY, DEFAULT_USER } from '@/lib/identity';
 
 import { callApi, type ApiCallResult } from '../helpers/api';
 import { testDatabasePrefix } from '../helpers/database';
-import { startInstance, type Instance } from './instances';
+import { allListening, createSharedDatabase, readFromEach, startInstance, type Instance, type SharedDatabase } from './instances';
 
 // Two API server processes share one PostgreSQL database, as service instances behind a
 // load balancer do. Writes alternate between them and every read must return the same
@@ -143,7 +143,7 @@ describe.skipIf(!ADMIN_URL)(
   `two service instances on one database${ADMIN_URL ? '' : ' (skipped: TEST_DATABASE_URL is not set to a PostgreSQL admin URL)'}`,
   () => {
     const databaseName = `${testDatabasePrefix()}multi_instance_${process.pid}`;
-    let admin: postgres.Sql | undefined;
+    let shared: SharedDatabase | undefined;
     let database: postgres.Sql | undefined;
     let instances: Instance[] = [];
     let urls: string[] = [];
@@ -159,44 +159,26 @@ describe.skipIf(!ADMIN_URL)(
       ).toEqual({ status: 200, subcode: 0 });
 
     /** Sends the same read to both instances at once, checks both are equal and returns the data. */
-    const readBoth = async (endpoint: string, body: Record<string, unknown>): Promise<unknown> => {
-      const [fromA, fromB] = await Promise.all([callOn(0, endpoint, body), callOn(1, endpoint, body)]);
-      expectOk(fromA, 'A');
-      expectOk(fromB, 'B');
-      expect(fromB.data, `${endpoint} ${JSON.stringify(body)}: instance B differs from instance A`).toEqual(fromA.data);
-
-      return fromA.data;
-    };
+    const readBoth = (endpoint: string, body: Record<string, unknown>): Promise<unknown> =>
+      readFromEach(urls, INSTANCE_NAMES, endpoint, body);
 
     beforeAll(async () => {
       if (!ADMIN_URL) {
         return;
       }
 
-      admin = postgres(ADMIN_URL, { max: 1, onnotice: () => {} });
-      await admin.unsafe(`CREATE DATABASE "${databaseName}"`);
-      const url = new URL(ADMIN_URL);
-      url.pathname = `/${databaseName}`;
-
+      const created = await createSharedDatabase(ADMIN_URL, databaseName);
+      shared = created;
       // Both start at once on the empty database, so both apply the migrations concurrently.
-      instances = [startInstance('A', url.toString(), NOW_ISO), startInstance('B', url.toString(), NOW_ISO)];
-      const started = await Promise.allSettled(instances.map((instance) => instance.ready));
-      const failures = started.flatMap((result) => (result.status === 'rejected' ? [String(result.reason)] : []));
-      if (failures.length > 0) {
-        throw new Error(`instances failed to start together on one new database:\n${failures.join('\n')}`);
-      }
-      urls = started.map((result) => (result.status === 'fulfilled' ? result.value : ''));
-
-      database = postgres(url.toString(), { max: 1, onnotice: () => {} });
+      instances = INSTANCE_NAMES.map((name) => startInstance(name, created.url, { now: NOW_ISO }));
+      urls = await allListening(instances);
+      database = postgres(created.url, { max: 1, onnotice: () => {} });
     });
 
     afterAll(async () => {
       await Promise.all(instances.map((instance) => instance.stop()));
       await database?.end();
-      if (admin) {
-        await admin.unsafe(`DROP DATABASE IF EXISTS "${databaseName}" WITH (FORCE)`);
-        await admin.end();
-      }
+      await shared?.drop();
     });
 
     test('concurrent start applies each migration once', async () => {
