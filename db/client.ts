@@ -157,3 +157,8 @@ export async function queryRows<Row>(db: Executor, query: SQL): Promise<Row[]> {
 
   return (result as { rows: Row[] }).rows;
 }
+
+/** Returns a JSON column's value parsed; both drivers parse json already, but a string is parsed here. */
+export function parseJson<T>(value: T | string): T {
+  return typeof value === 'string' ? (JSON.parse(value) as T) : value;
+}

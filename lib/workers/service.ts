@@ -1,4 +1,6 @@
+import { unknownQueueIds } from '@/db/queues';
 import { insertReports, rememberLayouts, withReportPartitions } from '@/db/reports';
+import { getTask } from '@/db/tasks';
 import { countWorkers, deleteLiveWorker, listWorkers, updateWorkerOnReport, upsertWorker, type WorkerFilter } from '@/db/workers';
 import type { CallContext } from '@/lib/api/endpoint';
 import { apiErrors } from '@/lib/api/errors';
@@ -20,13 +22,21 @@ import { globToLike } from './glob';
 /** Registration timeout in seconds when register sends none. */
 export const DEFAULT_TIMEOUT_SECONDS = 600;
 
-/** Creates or replaces the caller's worker entry; a timeout that is not positive is 1002. */
+/**
+ * Creates or replaces the caller's worker entry. A timeout that is not positive is 1002,
+ * and a queue id the company does not have is 701; either way nothing is stored.
+ */
 export async function register(context: CallContext, request: RegisterRequest): Promise<Record<string, never>> {
   const timeoutSeconds = request.timeout ?? DEFAULT_TIMEOUT_SECONDS;
   if (timeoutSeconds <= 0) {
     throw apiErrors.workerRegistrationFailed(request.worker, `invalid timeout ${timeoutSeconds}: must be a positive number of seconds`, {
       timeout: timeoutSeconds,
     });
+  }
+
+  const unknownQueues = await unknownQueueIds(context.db, context.companyId, request.queues ?? []);
+  if (unknownQueues.length > 0) {
+    throw apiErrors.invalidQueueId(unknownQueues.length === 1 ? unknownQueues[0] : unknownQueues, context.companyId);
   }
 
   await upsertWorker(context.db, {
@@ -64,6 +74,7 @@ export async function unregister(context: CallContext, request: UnregisterReques
 /**
  * Applies a status report: updates the entry and stores the report and its samples in
  * one transaction, so a rejected report stores nothing and a 200 means it is committed.
+ * A task id the company does not have is 101, and a queue id it does not have is 701.
  */
 export async function statusReport(context: CallContext, request: StatusReportRequest): Promise<Record<string, never>> {
   const time = reportTime(request.timestamp, context.now);
@@ -72,6 +83,12 @@ export async function statusReport(context: CallContext, request: StatusReportRe
 
   const layoutKeys = await withReportPartitions(context.db, [time], () =>
     context.db.transaction(async (transaction) => {
+      // Unknown ids are checked after the worker, as the original server does, and the
+      // transaction rolls back whatever came before the error.
+      const task = taskId === null ? undefined : await getTask(transaction, context.companyId, taskId);
+      const reportedQueues = [...(request.queue ? [request.queue] : []), ...(request.queues ?? [])];
+      const unknownQueues = await unknownQueueIds(transaction, context.companyId, reportedQueues);
+
       const updated = await updateWorkerOnReport(transaction, {
         companyId: context.companyId,
         userId: context.userId,
@@ -79,6 +96,7 @@ export async function statusReport(context: CallContext, request: StatusReportRe
         ip: context.clientIp,
         now: context.now,
         taskId,
+        projectId: task?.projectId ?? null,
         queueId: request.queue || null,
         queues: request.queues,
         tags: request.tags,
@@ -86,6 +104,12 @@ export async function statusReport(context: CallContext, request: StatusReportRe
       });
       if (!updated) {
         throw apiErrors.invalidWorkerId(request.worker);
+      }
+      if (taskId !== null && !task) {
+        throw apiErrors.invalidTaskId(taskId, context.companyId);
+      }
+      if (unknownQueues.length > 0) {
+        throw apiErrors.invalidQueueId(unknownQueues.length === 1 ? unknownQueues[0] : unknownQueues, context.companyId);
       }
 
       return insertReports(context.db, transaction, [
@@ -113,6 +137,7 @@ function workerFilter(context: CallContext, request: GetAllRequest, defaultLastS
 /** Lists the live workers of the caller's company, of every user. last_seen defaults to 3600 s. */
 export async function getAll(context: CallContext, request: GetAllRequest): Promise<GetAllResponse> {
   const rows = await listWorkers(context.db, workerFilter(context, request, 3600));
+
 
   return { workers: rows.map(toWorkerEntry) };
 }
