@@ -123,9 +123,13 @@ export async function listDefaultQueues(db: Executor, companyId: string): Promis
     .orderBy(asc(queues.created), asc(queues.id));
 }
 
+/** Statuses from which adding a task to a queue makes it `queued`. */
+const ENQUEUEABLE_STATUSES = ['created', 'stopped', 'failed'];
+
 /**
- * Appends a task to the end of a queue and records the queue on the task. Returns false,
- * adding nothing, when the task is in the queue already.
+ * Appends a task to the end of a queue and records the queue on the task, whose status
+ * becomes `queued` when it was created, stopped or failed. Returns false, adding
+ * nothing, when the task is in the queue already.
  */
 export async function appendEntry(
   db: Executor,
@@ -144,12 +148,19 @@ export async function appendEntry(
     .update(tasks)
     .set({ queueId: entry.queueId, lastUpdate: entry.now })
     .where(and(eq(tasks.companyId, entry.companyId), eq(tasks.id, entry.taskId)));
+  await db
+    .update(tasks)
+    .set({ status: 'queued', statusChanged: entry.now, statusReason: null, statusMessage: null })
+    .where(and(eq(tasks.companyId, entry.companyId), eq(tasks.id, entry.taskId), inArray(tasks.status, ENQUEUEABLE_STATUSES)));
   await touchQueue(db, entry.companyId, entry.queueId, entry.now);
 
   return true;
 }
 
-/** Removes a task's entry from a queue; returns the number of entries removed (0 or 1). */
+/**
+ * Removes a task's entry from a queue; returns the number of entries removed (0 or 1).
+ * A queued task that is in no other queue then returns to `created`.
+ */
 export async function removeEntry(
   db: Executor,
   entry: { companyId: string; queueId: string; taskId: string; now: Date },
@@ -165,6 +176,17 @@ export async function removeEntry(
     )
     .returning({ taskId: queueEntries.taskId });
   if (removed.length > 0) {
+    await db
+      .update(tasks)
+      .set({ status: 'created', statusChanged: entry.now, lastUpdate: entry.now })
+      .where(
+        and(
+          eq(tasks.companyId, entry.companyId),
+          eq(tasks.id, entry.taskId),
+          eq(tasks.status, 'queued'),
+          sql`NOT EXISTS (SELECT 1 FROM ${queueEntries} WHERE ${queueEntries.companyId} = ${entry.companyId} AND ${queueEntries.taskId} = ${entry.taskId})`,
+        ),
+      );
     await touchQueue(db, entry.companyId, entry.queueId, entry.now);
   }
 

@@ -159,7 +159,11 @@ export async function deleteQueue(context: CallContext, request: DeleteQueueRequ
   return { deleted: 1 };
 }
 
-/** queues.add_task: appends a task to a queue; 706 when it is in that queue already. */
+/**
+ * queues.add_task: appends a task to a queue, making a created, stopped or failed task
+ * `queued` (as ClearML's tasks.enqueue does; its add_task leaves the status alone).
+ * 706 when the task is in that queue already.
+ */
 export async function addTask(context: CallContext, request: QueueTaskRequest): Promise<{ added: number }> {
   await requireQueue(context, request.queue);
   if (!(await getTask(context.db, context.companyId, request.task))) {
@@ -179,7 +183,10 @@ export async function addTask(context: CallContext, request: QueueTaskRequest): 
   return { added: 1 };
 }
 
-/** queues.remove_task: removes a task's entry; 703 when the task is not in the queue. */
+/**
+ * queues.remove_task: removes a task's entry, and a queued task in no other queue
+ * returns to `created`. 703 when the task is not in the queue.
+ */
 export async function removeTask(context: CallContext, request: QueueTaskRequest): Promise<{ removed: number }> {
   await requireQueue(context, request.queue);
   const removed = await removeEntry(context.db, {

@@ -2,6 +2,8 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Readable } from 'node:stream';
 
+import type { Logger as QueryLogger } from 'drizzle-orm';
+
 import type { DatabaseHandle } from '@/db/client';
 import { dispatch } from '@/lib/api/dispatch';
 import { CLIENT_IP_HEADER, ORIGINAL_METHOD_HEADER, prepareApiRequest } from '@/lib/api/http';
@@ -22,6 +24,8 @@ export interface TestServerOptions {
   /** The clock of every call; defaults to the real time. */
   now?: () => Date;
   trustProxy?: boolean;
+  /** Receives every statement the server's database handle sends. */
+  queryLogger?: QueryLogger;
 }
 
 /**
@@ -29,7 +33,7 @@ export interface TestServerOptions {
  * without the Next.js pages) over real HTTP on 127.0.0.1, on a fresh database.
  */
 export async function startTestServer(options: TestServerOptions = {}): Promise<TestServer> {
-  const database = await createTestDatabase(options.target ?? 'pglite');
+  const database = await createTestDatabase(options.target ?? 'pglite', options.queryLogger);
   const dependencies = { database: async () => database.db, now: options.now ?? (() => new Date()), logger };
 
   const server = createServer((request, response) => {

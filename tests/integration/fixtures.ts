@@ -1,4 +1,4 @@
-import { sql } from 'drizzle-orm';
+import { sql, type Logger as QueryLogger } from 'drizzle-orm';
 import { afterAll, beforeAll, beforeEach, expect } from 'vitest';
 
 import type { Database } from '@/db/client';
@@ -44,7 +44,7 @@ export interface ApiFixture {
  * worker store and the clock at START. Companies and users other than the default
  * identity are removed between tests, so tests that seed them start clean too.
  */
-export function useApiServer(target: TestTarget, options: { trustProxy?: boolean } = {}): ApiFixture {
+export function useApiServer(target: TestTarget, options: { trustProxy?: boolean; queryLogger?: QueryLogger } = {}): ApiFixture {
   const clock = new TestClock(START);
   let server: TestServer | undefined;
 
@@ -56,7 +56,7 @@ export function useApiServer(target: TestTarget, options: { trustProxy?: boolean
   };
 
   beforeAll(async () => {
-    server = await startTestServer({ target, now: clock.now, trustProxy: options.trustProxy ?? false });
+    server = await startTestServer({ target, now: clock.now, trustProxy: options.trustProxy ?? false, queryLogger: options.queryLogger });
   });
 
   afterAll(async () => {
