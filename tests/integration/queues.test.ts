@@ -24,7 +24,7 @@ const ID = /^[0-9a-f]{32}$/;
 const OTHER_COMPANY_ID = 'a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0';
 const THEIR_QUEUE = 'b1b1b1b1b1b1b1b1b1b1b1b1b1b1b1b1';
 
-/** The queue ids get_all returns for `body`, in its order, after checking the 200. */
+/** The queue names get_all returns for `body`, in its order, after checking the 200. */
 async function listedQueueNames(api: ApiFixture, body: Record<string, unknown>): Promise<string[]> {
   const result = await api.call('queues.get_all', body);
   expectOk(result);
@@ -297,7 +297,7 @@ describe.each(TEST_TARGETS)('queues endpoints on %s', (target) => {
       expect((await queueById(api, id)).entries.map((entry: { task: string }) => entry.task)).toEqual([task]);
     });
 
-    test('force deletes a queue with entries and requeued tasks return to created', async () => {
+    test('force deletes a queue with entries', async () => {
       const id = await createQueue(api, 'q');
       const task = await createTask(api, 't');
       expectOk(await api.call('queues.add_task', { queue: id, task }));
@@ -364,7 +364,7 @@ describe.each(TEST_TARGETS)('queues endpoints on %s', (target) => {
       expect((await queueById(api, id)).entries).toEqual([]);
     });
 
-    test('remove_task removes the entry and the task returns to created', async () => {
+    test('remove_task returns the task to created', async () => {
       const id = await createQueue(api, 'q');
       const task = await createTask(api, 't');
       expectOk(await api.call('queues.add_task', { queue: id, task }));
