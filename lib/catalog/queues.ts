@@ -55,6 +55,11 @@ function toQueue(row: QueueRow, maxEntries?: number): Queue {
   return queue;
 }
 
+/** The queue entry a request names, with the call's company and clock. */
+function entryOf(context: CallContext, request: { queue: string; task?: string }) {
+  return { companyId: context.companyId, queueId: request.queue, taskId: request.task, now: context.now };
+}
+
 async function requireQueue(context: CallContext, queueId: string): Promise<QueueRow> {
   const row = await getQueue(context.db, context.companyId, queueId);
   if (!row) {
@@ -170,12 +175,7 @@ export async function addTask(context: CallContext, request: QueueTaskRequest): 
     throw apiErrors.invalidTaskId(request.task, context.companyId);
   }
 
-  const added = await appendEntry(context.db, {
-    companyId: context.companyId,
-    queueId: request.queue,
-    taskId: request.task,
-    now: context.now,
-  });
+  const added = await appendEntry(context.db, { ...entryOf(context, request), taskId: request.task });
   if (!added) {
     throw apiErrors.taskAlreadyQueued(request.task);
   }
@@ -189,12 +189,7 @@ export async function addTask(context: CallContext, request: QueueTaskRequest): 
  */
 export async function removeTask(context: CallContext, request: QueueTaskRequest): Promise<{ removed: number }> {
   await requireQueue(context, request.queue);
-  const removed = await removeEntry(context.db, {
-    companyId: context.companyId,
-    queueId: request.queue,
-    taskId: request.task,
-    now: context.now,
-  });
+  const removed = await removeEntry(context.db, { ...entryOf(context, request), taskId: request.task });
   if (removed === 0) {
     throw apiErrors.taskNotQueued(request.task, request.queue, context.companyId);
   }
@@ -220,12 +215,7 @@ export async function getDefaultQueue(context: CallContext): Promise<{ id: strin
  * the queue is empty. 701 when the queue does not exist.
  */
 export async function getNextTask(context: CallContext, request: GetNextTaskRequest): Promise<GetNextTaskResponse> {
-  const entry = await popFirstEntry(context.db, {
-    companyId: context.companyId,
-    queueId: request.queue,
-    taskId: request.task,
-    now: context.now,
-  });
+  const entry = await popFirstEntry(context.db, entryOf(context, request));
   if (!entry) {
     await requireQueue(context, request.queue);
     return {};

@@ -32,6 +32,17 @@ export const namePatternSchema = z
  */
 export const onlyFieldsSchema = z.array(z.string().min(1, 'must be a non-empty field name'));
 
+/**
+ * Paging and search fields of ClearML's get_all endpoints. They are accepted because
+ * clients send them, and ignored: every matching object is listed at once.
+ */
+export const ignoredListingFields = {
+  page: z.int().min(0).optional(),
+  page_size: z.int().min(1).optional(),
+  order_by: z.array(z.string()).optional(),
+  search_hidden: z.boolean().optional(),
+};
+
 /** `{updated, fields}`: what the update endpoints return, as in ClearML. */
 export const updateResponseSchema = z.object({
   updated: z.int(),

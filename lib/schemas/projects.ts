@@ -1,6 +1,6 @@
 import { z } from 'zod';
 
-import { nameSchema, namePatternSchema, onlyFieldsSchema } from './catalog-common';
+import { ignoredListingFields, nameSchema, namePatternSchema, onlyFieldsSchema } from './catalog-common';
 
 /** Request and response shapes of the `projects.*` endpoints. */
 
@@ -14,11 +14,7 @@ export const getAllProjectsRequestSchema = z.object({
   id: z.array(z.string()).optional(),
   name: namePatternSchema.optional(),
   only_fields: onlyFieldsSchema.optional(),
-  // Accepted because clients send them, and ignored: every project is listed at once.
-  page: z.int().min(0).optional(),
-  page_size: z.int().min(1).optional(),
-  order_by: z.array(z.string()).optional(),
-  search_hidden: z.boolean().optional(),
+  ...ignoredListingFields,
 });
 export type GetAllProjectsRequest = z.infer<typeof getAllProjectsRequestSchema>;
 

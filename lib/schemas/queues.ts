@@ -1,6 +1,7 @@
 import { z } from 'zod';
 
 import {
+  ignoredListingFields,
   nameSchema,
   namePatternSchema,
   objectIdSchema,
@@ -40,11 +41,7 @@ export const getAllQueuesRequestSchema = z.object({
   only_fields: onlyFieldsSchema.optional(),
   /** Maximum entries returned per queue; the queue is not changed. */
   max_task_entries: z.int().min(0).optional(),
-  // Accepted because clients send them, and ignored: every queue is listed at once.
-  page: z.int().min(0).optional(),
-  page_size: z.int().min(1).optional(),
-  order_by: z.array(z.string()).optional(),
-  search_hidden: z.boolean().optional(),
+  ...ignoredListingFields,
 });
 export type GetAllQueuesRequest = z.infer<typeof getAllQueuesRequestSchema>;
 

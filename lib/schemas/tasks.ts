@@ -1,6 +1,14 @@
 import { z } from 'zod';
 
-import { nameSchema, namePatternSchema, objectIdSchema, onlyFieldsSchema, tagListSchema, updateResponseSchema } from './catalog-common';
+import {
+  ignoredListingFields,
+  nameSchema,
+  namePatternSchema,
+  objectIdSchema,
+  onlyFieldsSchema,
+  tagListSchema,
+  updateResponseSchema,
+} from './catalog-common';
 
 /**
  * Request and response shapes of the `tasks.*` endpoints the service keeps: enough of a
@@ -48,11 +56,7 @@ export const getAllTasksRequestSchema = z.object({
   status: z.array(taskStatusSchema).optional(),
   project: z.array(z.string()).optional(),
   only_fields: onlyFieldsSchema.optional(),
-  // Accepted because clients send them, and ignored: every matching task is listed at once.
-  page: z.int().min(0).optional(),
-  page_size: z.int().min(1).optional(),
-  order_by: z.array(z.string()).optional(),
-  search_hidden: z.boolean().optional(),
+  ...ignoredListingFields,
 });
 export type GetAllTasksRequest = z.infer<typeof getAllTasksRequestSchema>;
 

@@ -110,32 +110,30 @@ export class DemoCatalog {
     return id;
   }
 
+  /** Returns the id of the first object of `service` named exactly `name`, or undefined. */
+  private async findByName(service: 'queues' | 'projects', name: string): Promise<string | undefined> {
+    const found = (await this.client.call(`${service}.get_all`, { name: `^${escapeRegex(name)}$`, only_fields: ['id', 'name'] })) as Record<
+      string,
+      { id: string; name: string }[]
+    >;
+
+    return found[service].find((object) => object.name === name)?.id;
+  }
+
   private async ensureQueue(name: string): Promise<string> {
-    const found = (await this.client.call('queues.get_all', { name: `^${escapeRegex(name)}$`, only_fields: ['id', 'name'] })) as {
-      queues: { id: string; name: string }[];
-    };
-    const existing = found.queues.find((queue) => queue.name === name);
+    const existing = await this.findByName('queues', name);
     if (existing) {
-      return existing.id;
+      return existing;
     }
 
     // clearml-agent started without --queue serves the queue tagged `default`.
     const systemTags = name === 'default' ? ['default'] : [];
-    const created = (await this.client.call('queues.create', { name, system_tags: systemTags })) as { id: string };
 
-    return created.id;
+    return ((await this.client.call('queues.create', { name, system_tags: systemTags })) as { id: string }).id;
   }
 
   private async ensureProject(name: string): Promise<string> {
-    const found = (await this.client.call('projects.get_all', { name: `^${escapeRegex(name)}$`, only_fields: ['id', 'name'] })) as {
-      projects: { id: string; name: string }[];
-    };
-    const existing = found.projects.find((project) => project.name === name);
-    if (existing) {
-      return existing.id;
-    }
-
-    return ((await this.client.call('projects.create', { name })) as { id: string }).id;
+    return (await this.findByName('projects', name)) ?? ((await this.client.call('projects.create', { name })) as { id: string }).id;
   }
 
   private taskFor(simulatedId: string): Promise<string> {
