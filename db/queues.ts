@@ -114,7 +114,7 @@ export async function deleteQueue(db: Executor, companyId: string, queueId: stri
   return deleted.length > 0;
 }
 
-/** The queues of a company with the system tag `default`. */
+/** Lists the queues of a company with the system tag `default`. */
 export async function listDefaultQueues(db: Executor, companyId: string): Promise<{ id: string; name: string }[]> {
   return db
     .select({ id: queues.id, name: queues.name })

@@ -22,7 +22,7 @@ export interface WorkerFilter {
   likePattern?: string;
 }
 
-/** A queue a worker refers to, as the listing query builds it; null when the queue is gone. */
+/** A queue a worker refers to, as the listing query builds it. */
 export interface QueueSummary {
   id: string;
   name: string;
@@ -41,7 +41,7 @@ export type WorkerRow = typeof workers.$inferSelect & {
   taskRunningTime: number | null;
   projectName: string | null;
   queue: QueueSummary | null;
-  /** The summaries of `queues`, in order, with null for a queue that is gone. */
+  /** The summaries of `queues`, in order; a queue that is gone has its id only. */
   queueSummaries: (QueueSummary | { id: string })[];
 };
 
@@ -144,8 +144,8 @@ export async function updateWorkerOnReport(
 }
 
 /**
- * The queue with id `queueId` of the outer worker's company as JSON: id, name, display
- * name, its number of entries and its first task. NULL when there is no such queue.
+ * Builds the SQL of the queue with id `queueId` of the outer worker's company as JSON: id,
+ * name, display name, its number of entries and its first task. NULL when there is no such queue.
  */
 function queueSummary(queueId: SQL): SQL {
   return sql`(

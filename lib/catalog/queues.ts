@@ -55,7 +55,7 @@ function toQueue(row: QueueRow, maxEntries?: number): Queue {
   return queue;
 }
 
-/** The queue entry a request names, with the call's company and clock. */
+/** Builds the key of the queue entry a request names, with the call's company and clock. */
 function entryOf(context: CallContext, request: { queue: string; task?: string }) {
   return { companyId: context.companyId, queueId: request.queue, taskId: request.task, now: context.now };
 }

@@ -7,9 +7,9 @@
  * - A named group `(?P<name>...)` becomes a plain group.
  *
  * Escaped punctuation, as Python's re.escape writes it (`gpu\-queue`, `my\ queue`),
- * means the character itself in both. Other constructs pass through unchanged; the
- * ones PostgreSQL does not know (`(?P=name)`, atomic groups) make the query fail with
- * invalid_regular_expression, which the caller reports as a validation error.
+ * means the character itself in both. Other constructs pass through unchanged. Those
+ * PostgreSQL does not know (`(?P=name)`, atomic groups) make the query fail with
+ * invalid_regular_expression, and the caller reports that as a validation error.
  */
 export function pythonRegexToPostgres(pattern: string): string {
   let result = '';

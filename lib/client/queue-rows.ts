@@ -11,11 +11,11 @@ export interface QueueRow {
   length: number;
   /** The first entry's task; `name` is missing when the task is not found. */
   nextTask?: { id: string; name?: string };
-  /** The live workers listening on the queue, by id, with the key that tells apart users' workers of one id. */
+  /** The live workers listening on the queue: id, and the key that distinguishes users' workers of one id. */
   workers: { id: string; key: string }[];
 }
 
-/** The ids of the first task of each queue, without repeats. */
+/** Returns the ids of the first task of each queue, without repeats. */
 export function nextTaskIds(queues: GetAllQueuesResponse): string[] {
   return [...new Set(queues.queues.flatMap((queue) => (queue.entries?.[0] ? [queue.entries[0].task] : [])))];
 }

@@ -12,7 +12,7 @@ import {
 
 /**
  * Request and response shapes of the `queues.*` endpoints. As for the workers endpoints,
- * each request schema holds every field of every schema version (2.4 to 2.30).
+ * each request schema contains every field of every schema version (2.4 to 2.30).
  */
 
 /** One metadata item of a queue, as ClearML stores it under its key. */

@@ -66,7 +66,7 @@ export class DemoCatalog {
     this.logger.info({ queues: this.queueIds.size, projects: this.projectIds.length }, 'demo catalog ready');
   }
 
-  /** The server ids of the queues a worker listens on. */
+  /** Returns the server ids of the queues a worker listens on. */
   queuesOf(spec: WorkerSpec): string[] {
     return spec.queues.map((name) => this.requireQueue(name));
   }
@@ -96,7 +96,7 @@ export class DemoCatalog {
     return { ...report, task: taskId, queue: report.queue === undefined ? undefined : this.requireQueue(report.queue) };
   }
 
-  /** A report source for the live reporter of `worker`. */
+  /** Builds the report source of the live reporter of `worker`. */
   liveSource(worker: SimulatedWorker): ReportSource {
     return { read: (timestampMs) => this.read(worker, timestampMs, true) };
   }
