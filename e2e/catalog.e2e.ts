@@ -5,9 +5,9 @@ import { changeStatusResponseSchema, editTaskResponseSchema } from '../lib/schem
 import { callEndpoint, createQueue, createTask, seedWorker, unregisterWorker } from './helpers/workers-api';
 
 /**
- * A queue and tasks created through the API, and a worker running one of them: the
- * workers table and the queues page show their names, the task's running time and
- * iteration, the queue's length and next task, and link the two pages.
+ * A queue and tasks created through the API, and a worker running one of them. The
+ * workers table shows the names, the task's running time and iteration; the queues page
+ * shows the queue's length and next task; each page links to the other.
  */
 
 const SUFFIX = String(process.pid);
@@ -24,8 +24,8 @@ test.beforeAll(async ({ baseURL }) => {
   await callEndpoint(server, 'queues.add_task', { queue, task: running }, addTaskResponseSchema);
   await callEndpoint(server, 'queues.add_task', { queue, task: next }, addTaskResponseSchema);
   // The worker takes its task from the queue as a daemon does, starts it and reports an iteration.
-  const taken = await callEndpoint(server, 'queues.get_next_task', { queue }, getNextTaskResponseSchema);
-  expect(taken.entry?.task).toBe(running);
+  const popped = await callEndpoint(server, 'queues.get_next_task', { queue }, getNextTaskResponseSchema);
+  expect(popped.entry?.task).toBe(running);
   await callEndpoint(server, 'tasks.started', { task: running }, changeStatusResponseSchema);
   await callEndpoint(server, 'tasks.edit', { task: running, last_iteration: 1234 }, editTaskResponseSchema);
 
