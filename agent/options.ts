@@ -19,7 +19,8 @@ Options:
   --server <url>       API server; requests go to <url>/api/v2.30/workers.<action>
                        (default ${DEFAULT_SERVER})
   --worker <id>        worker id (default <hostname>:cpu)
-  --queue <id>         id of a queue this worker serves; repeat for several queues
+  --queue <id>         id of a queue this worker serves, as queues.create returned it;
+                       repeat for several queues
   --period <seconds>   interval between status reports, in seconds (default ${DEFAULT_PERIOD_SECONDS},
                        at least ${MIN_PERIOD_SECONDS})
   --timeout <seconds>  registration timeout: the server drops the worker after this many

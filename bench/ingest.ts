@@ -1,6 +1,6 @@
 import http from 'node:http';
 
-import { benchMachineStats, benchTaskId, benchWorkerId, seededRandom } from './payload';
+import { benchMachineStats, benchWorkerId, seededRandom } from './payload';
 import { percentile, progress, round } from './measure';
 
 /** Distinct machine_stats bodies the daemons cycle through, because building one per request would load the client. */
@@ -69,6 +69,9 @@ export class DaemonFleet {
   readonly agent: http.Agent;
   private readonly workerIds: string[];
   private readonly payloads: string[];
+  /** Id of the queue the daemons serve, and of the task of each daemon that runs one; set by register. */
+  private queueId = '';
+  private readonly taskIds: string[] = [];
 
   /**
    * `authorization` is the Authorization header every request sends: HTTP Basic, as
@@ -85,10 +88,18 @@ export class DaemonFleet {
     this.payloads = Array.from({ length: PAYLOAD_VARIANTS }, () => JSON.stringify(benchMachineStats(random)));
   }
 
-  /** Registers every daemon's worker and raises an error on the first failure. */
+  /**
+   * Creates the daemons' queue and their tasks, then registers every daemon's worker.
+   * Raises an error on the first failure.
+   */
   async register(): Promise<void> {
+    this.queueId = (await this.create('queues.create', { name: 'bench' })).id;
+    for (let index = 0; index < this.daemons; index += 2) {
+      this.taskIds[index] = (await this.create('tasks.create', { name: `bench task ${index}`, type: 'training' })).id;
+    }
+
     for (const worker of this.workerIds) {
-      const body = JSON.stringify({ worker, timeout: REGISTRATION_TIMEOUT_SECONDS, queues: ['bench'] });
+      const body = JSON.stringify({ worker, timeout: REGISTRATION_TIMEOUT_SECONDS, queues: [this.queueId] });
       const result = await post(this.agent, this.baseUrl, '/api/v2.4/workers.register', body, this.authorization);
       if (result.status !== 200) {
         throw new Error(`workers.register of ${worker} failed with HTTP ${result.status}: ${result.body.slice(0, 300)}`);
@@ -101,9 +112,18 @@ export class DaemonFleet {
     return this.workerIds[index];
   }
 
+  private async create(endpoint: string, fields: object): Promise<{ id: string }> {
+    const result = await post(this.agent, this.baseUrl, `/api/v2.4/${endpoint}`, JSON.stringify(fields), this.authorization);
+    if (result.status !== 200) {
+      throw new Error(`${endpoint} failed with HTTP ${result.status}: ${result.body.slice(0, 300)}`);
+    }
+
+    return (JSON.parse(result.body) as { data: { id: string } }).data;
+  }
+
   /** Builds the status_report body of daemon `index` at `timestampMs`, in milliseconds as clearml-agent sends it. */
   reportBody(index: number, sequence: number, timestampMs: number): string {
-    const task = index % 2 === 0 ? `"task":"${benchTaskId(index)}","queue":"bench",` : '';
+    const task = index % 2 === 0 ? `"task":"${this.taskIds[index]}","queue":"${this.queueId}",` : '';
     const stats = this.payloads[(index + sequence) % this.payloads.length];
 
     return `{"worker":${JSON.stringify(this.workerIds[index])},"timestamp":${timestampMs},${task}"machine_stats":${stats}}`;

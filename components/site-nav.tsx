@@ -5,6 +5,7 @@ import { usePathname } from 'next/navigation';
 
 const NAV_LINKS = [
   { href: '/', label: 'Workers', isCurrent: (path: string) => path === '/' || path.startsWith('/workers') },
+  { href: '/queues', label: 'Queues', isCurrent: (path: string) => path.startsWith('/queues') },
   { href: '/activity', label: 'Fleet activity', isCurrent: (path: string) => path.startsWith('/activity') },
 ];
 

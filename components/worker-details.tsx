@@ -1,6 +1,8 @@
+import Link from 'next/link';
 import type { ReactNode } from 'react';
 
-import { formatDateTime, formatDuration, formatTimeAgo } from '@/lib/client/format';
+import { formatDateTime, formatRunningTime, formatTimeAgo } from '@/lib/client/format';
+import { queuesPageHref } from '@/lib/client/url-state';
 import type { WorkerEntry } from '@/lib/schemas/workers';
 
 import { TagList } from './tag-list';
@@ -36,9 +38,8 @@ export function WorkerDetails({ worker, nowMs }: { worker: WorkerEntry; nowMs: n
         {worker.task ? (
           <>
             {worker.task.name ?? worker.task.id}
-            {/* NOTE: running_time is read as seconds; the workers schema gives no unit for it. */}
             {worker.task.running_time !== undefined ? (
-              <span className="muted"> · running {formatDuration(worker.task.running_time)}</span>
+              <span className="muted"> · running {formatRunningTime(worker.task.running_time)}</span>
             ) : null}
             {worker.task.last_iteration !== undefined ? (
               <span className="muted"> · iteration {worker.task.last_iteration}</span>
@@ -49,7 +50,9 @@ export function WorkerDetails({ worker, nowMs }: { worker: WorkerEntry; nowMs: n
         )}
       </DetailRow>
       <DetailRow term="Project">{worker.project ? (worker.project.name ?? worker.project.id) : none}</DetailRow>
-      <DetailRow term="Current queue">{worker.queue ? (worker.queue.name ?? worker.queue.id) : none}</DetailRow>
+      <DetailRow term="Current queue">
+        {worker.queue ? <Link href={queuesPageHref(worker.queue.id)}>{worker.queue.name ?? worker.queue.id}</Link> : none}
+      </DetailRow>
       <DetailRow term="Listens on">{queues === '' ? none : queues}</DetailRow>
       <DetailRow term="Registered">
         <TimeDetail isoTime={worker.register_time} nowMs={nowMs} />

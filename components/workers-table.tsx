@@ -2,8 +2,8 @@
 
 import Link from 'next/link';
 
-import { formatDateTime, formatTimeAgo } from '@/lib/client/format';
-import { workerPageHref } from '@/lib/client/url-state';
+import { formatDateTime, formatRunningTime, formatTimeAgo } from '@/lib/client/format';
+import { queuesPageHref, workerPageHref } from '@/lib/client/url-state';
 import type { WorkerEntry } from '@/lib/schemas/workers';
 
 import { TagList } from './tag-list';
@@ -14,9 +14,18 @@ interface WorkersTableProps {
   nowMs: number;
 }
 
-/** Renders the queue the worker took its task from, else the queues it listens on, dimmed. */
+/**
+ * Renders the queue the worker took its task from, else the queues it listens on, dimmed.
+ * A queue that was deleted shows its id.
+ */
 function QueueCell({ worker }: { worker: WorkerEntry }) {
-  if (worker.queue) return <>{worker.queue.name ?? worker.queue.id}</>;
+  if (worker.queue) {
+    return (
+      <Link href={queuesPageHref(worker.queue.id)} title={worker.queue.id}>
+        {worker.queue.name ?? worker.queue.id}
+      </Link>
+    );
+  }
   if (worker.queues.length === 0) return <span className="muted">none</span>;
 
   return (
@@ -24,6 +33,13 @@ function QueueCell({ worker }: { worker: WorkerEntry }) {
       {worker.queues.map((queue) => queue.name ?? queue.id).join(', ')}
     </span>
   );
+}
+
+/** Renders the task's name (its id when the task was deleted), else "idle". */
+function TaskCell({ task }: { task: WorkerEntry['task'] }) {
+  if (!task) return <span className="muted">idle</span>;
+
+  return <span title={task.id}>{task.name ?? task.id}</span>;
 }
 
 /** Renders the live workers, one row each, with ids linking to the worker page. */
@@ -38,6 +54,8 @@ export function WorkersTable({ workers, nowMs }: WorkersTableProps) {
             <th scope="col">User</th>
             <th scope="col">IP</th>
             <th scope="col">Task</th>
+            <th scope="col">Running time</th>
+            <th scope="col">Iteration</th>
             <th scope="col">Queue</th>
             <th scope="col">Last activity</th>
             <th scope="col">Tags</th>
@@ -52,12 +70,12 @@ export function WorkersTable({ workers, nowMs }: WorkersTableProps) {
               <td>{worker.user.name ?? worker.user.id}</td>
               <td className="mono">{worker.ip ?? <span className="muted">unknown</span>}</td>
               <td>
-                {worker.task ? (
-                  <span title={worker.task.id}>{worker.task.name ?? worker.task.id}</span>
-                ) : (
-                  <span className="muted">idle</span>
-                )}
+                <TaskCell task={worker.task} />
               </td>
+              <td className="numeric">
+                {worker.task?.running_time !== undefined ? formatRunningTime(worker.task.running_time) : null}
+              </td>
+              <td className="numeric">{worker.task?.last_iteration ?? null}</td>
               <td>
                 <QueueCell worker={worker} />
               </td>

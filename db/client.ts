@@ -3,7 +3,7 @@ import path from 'node:path';
 
 import type { PGlite } from '@electric-sql/pglite';
 import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
-import type { SQL } from 'drizzle-orm';
+import type { Logger as QueryLogger, SQL } from 'drizzle-orm';
 
 import * as schema from './schema';
 
@@ -19,9 +19,13 @@ export interface DatabaseHandle {
   close(): Promise<void>;
 }
 
-export type DatabaseOptions =
+export type DatabaseOptions = (
   | { kind: 'postgres'; url: string; maxConnections?: number }
-  | { kind: 'pglite'; dataDir?: string };
+  | { kind: 'pglite'; dataDir?: string }
+) & {
+  /** Receives every statement the handle sends (not the migrations); tests count statements with it. */
+  queryLogger?: QueryLogger;
+};
 
 /** Maximum wait before reconnecting to PostgreSQL after a connection failed, in seconds. */
 const MAX_RECONNECT_DELAY_SECONDS = 0.1;
@@ -56,7 +60,7 @@ export async function openDatabase(options: DatabaseOptions): Promise<DatabaseHa
       // Timestamps stay Date objects; numerics are converted in the query layer.
       connection: { application_name: 'fleet-workers' },
     });
-    const db = drizzle(client, { schema }) as unknown as Database;
+    const db = drizzle(client, { schema, logger: options.queryLogger }) as unknown as Database;
 
     // Instances starting together would apply the same migration at once, so migrations
     // run on one connection holding an advisory lock; closing it releases the lock.
@@ -85,7 +89,7 @@ export async function openDatabase(options: DatabaseOptions): Promise<DatabaseHa
   }
   try {
     const client: PGlite = options.dataDir ? new PGliteClass(options.dataDir) : new PGliteClass();
-    const db = drizzle(client, { schema }) as unknown as Database;
+    const db = drizzle(client, { schema, logger: options.queryLogger }) as unknown as Database;
     await migrate(drizzle(client), { migrationsFolder: MIGRATIONS_FOLDER });
 
     return {
@@ -203,4 +207,9 @@ export async function queryPrepared<Row>(db: Database, query: string, params: un
   }
 
   return (await client.query(query, params)).rows as Row[];
+}
+
+/** Returns a JSON column's value parsed; both drivers parse json already, but a string is parsed here. */
+export function parseJson<T>(value: T | string): T {
+  return typeof value === 'string' ? (JSON.parse(value) as T) : value;
 }

@@ -5,6 +5,7 @@ import {
   foreignKey,
   index,
   integer,
+  jsonb,
   numeric,
   pgTable,
   primaryKey,
@@ -285,3 +286,94 @@ export const rollupState = pgTable('rollup_state', {
   watermark: xid8('watermark').notNull(),
   refreshedAt: timestamptz('refreshed_at'),
 });
+
+/** Projects group tasks. Names are free text and may repeat, as in ClearML. */
+export const projects = pgTable(
+  'projects',
+  {
+    companyId: text('company_id').notNull(),
+    id: text('id').notNull(),
+    name: text('name').notNull(),
+    description: text('description'),
+    userId: text('user_id').notNull(),
+    created: timestamptz('created').notNull(),
+  },
+  (table) => [primaryKey({ columns: [table.companyId, table.id] })],
+);
+
+/**
+ * Tasks that workers run. `active_duration_ms` is the time spent in progress before the
+ * current run, and `in_progress_since` the start of the current run while the status is
+ * in_progress, so the running time at any moment is their sum with the time since.
+ */
+export const tasks = pgTable(
+  'tasks',
+  {
+    companyId: text('company_id').notNull(),
+    id: text('id').notNull(),
+    name: text('name').notNull(),
+    type: text('type').notNull(),
+    status: text('status').notNull(),
+    statusReason: text('status_reason'),
+    statusMessage: text('status_message'),
+    projectId: text('project_id'),
+    userId: text('user_id').notNull(),
+    comment: text('comment'),
+    /** The queue the task was last added to (ClearML's `execution.queue`). */
+    queueId: text('queue_id'),
+    created: timestamptz('created').notNull(),
+    started: timestamptz('started'),
+    completed: timestamptz('completed'),
+    statusChanged: timestamptz('status_changed').notNull(),
+    lastUpdate: timestamptz('last_update').notNull(),
+    lastIteration: integer('last_iteration').notNull().default(0),
+    activeDurationMs: bigint('active_duration_ms', { mode: 'number' }).notNull().default(0),
+    inProgressSince: timestamptz('in_progress_since'),
+    tags: text('tags').array().notNull().default(sql`'{}'::text[]`),
+    systemTags: text('system_tags').array().notNull().default(sql`'{}'::text[]`),
+  },
+  (table) => [
+    primaryKey({ columns: [table.companyId, table.id] }),
+    index('tasks_company_project_idx').on(table.companyId, table.projectId),
+  ],
+);
+
+/** Queues of tasks waiting for a worker. Names are free text and may repeat. */
+export const queues = pgTable(
+  'queues',
+  {
+    companyId: text('company_id').notNull(),
+    id: text('id').notNull(),
+    name: text('name').notNull(),
+    displayName: text('display_name'),
+    userId: text('user_id').notNull(),
+    created: timestamptz('created').notNull(),
+    lastUpdate: timestamptz('last_update').notNull(),
+    tags: text('tags').array().notNull().default(sql`'{}'::text[]`),
+    systemTags: text('system_tags').array().notNull().default(sql`'{}'::text[]`),
+    metadata: jsonb('metadata').notNull().default(sql`'{}'::jsonb`),
+  },
+  (table) => [primaryKey({ columns: [table.companyId, table.id] })],
+);
+
+/**
+ * The entries of each queue, first out lowest `position`. A task is at most once in a
+ * queue. Entries go with their queue and with their task.
+ */
+export const queueEntries = pgTable(
+  'queue_entries',
+  {
+    companyId: text('company_id').notNull(),
+    queueId: text('queue_id').notNull(),
+    taskId: text('task_id').notNull(),
+    added: timestamptz('added').notNull(),
+    position: bigint('position', { mode: 'number' }).notNull().generatedAlwaysAsIdentity(),
+  },
+  (table) => [
+    primaryKey({ columns: [table.companyId, table.queueId, table.taskId] }),
+    index('queue_entries_company_queue_position_idx').on(table.companyId, table.queueId, table.position),
+    index('queue_entries_company_task_idx').on(table.companyId, table.taskId),
+    foreignKey({ columns: [table.companyId, table.queueId], foreignColumns: [queues.companyId, queues.id] }).onDelete('cascade'),
+    foreignKey({ columns: [table.companyId, table.taskId], foreignColumns: [tasks.companyId, tasks.id] }).onDelete('cascade'),
+  ],
+);

@@ -7,6 +7,8 @@ export interface StatusReportWrite extends ReportRow {
   /** The server's time of the call: last activity and the start of the new expiry. */
   now: Date;
   queueId: string | null;
+  /** The project of the report's task, shown with the worker entry; none when unset. */
+  projectId?: string | null;
   /** Queues that replace the entry's when the list is non-empty. */
   queues?: string[];
   /** Tags that replace the entry's when given, as `systemTags` do. */
@@ -24,9 +26,9 @@ export interface StatusReportWrite extends ReportRow {
 const UPDATE_WORKERS_SQL = `WITH input AS (
   SELECT * FROM unnest(
     $1::int[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[],
-    $8::text[], $9::text[], $10::text[], $11::text[], $12::text[], $13::bigint[], $14::text[]
+    $8::text[], $9::text[], $10::text[], $11::text[], $12::text[], $13::bigint[], $14::text[], $15::text[]
   ) AS input(position, company_id, user_id, worker_id, ip, now, task_id,
-             queue_id, queues, tags, system_tags, time, layout_id, samples)
+             queue_id, queues, tags, system_tags, time, layout_id, samples, project_id)
 ), updated AS (
   UPDATE workers SET
     ip = input.ip,
@@ -34,7 +36,7 @@ const UPDATE_WORKERS_SQL = `WITH input AS (
     last_report_time = input.now::timestamptz,
     expires_at = input.now::timestamptz + make_interval(secs => workers.timeout_seconds),
     task_id = input.task_id,
-    project_id = NULL,
+    project_id = input.project_id,
     queue_id = input.queue_id,
     queues = coalesce(input.queues::text[], workers.queues),
     tags = coalesce(input.tags::text[], workers.tags),
@@ -53,13 +55,13 @@ const STORE_STATUS_REPORTS_SQL = `${UPDATE_WORKERS_SQL}
 SELECT position FROM updated`;
 
 // The same with the layouts and (worker, layout) pairs that this process has not stored
-// yet, given for the positions in $15. Rows are inserted in key order, so two batches
+// yet, given for the positions in $16. Rows are inserted in key order, so two batches
 // inserting the same keys wait for each other instead of deadlocking.
 const STORE_STATUS_REPORTS_WITH_LAYOUTS_SQL = `${UPDATE_WORKERS_SQL}, new_layout AS (
   SELECT input.company_id, input.worker_id, input.layout_id, layout.series, layout.metrics
   FROM input
   JOIN updated USING (position)
-  JOIN unnest($15::int[], $16::text[], $17::text[]) AS layout(position, series, metrics) USING (position)
+  JOIN unnest($16::int[], $17::text[], $18::text[]) AS layout(position, series, metrics) USING (position)
 ), stored_layouts AS (
   INSERT INTO layouts (company_id, id, series, metrics)
   SELECT DISTINCT ON (company_id, layout_id) company_id, layout_id, series::smallint[], metrics::smallint[]
@@ -103,6 +105,7 @@ async function storeStatusReportBatch(db: Database, batch: readonly StatusReport
     // A JavaScript number's shortest text reads back as the same float8, which PostgreSQL
     // then rounds to float4.
     batch.map((report) => `{${report.samples.values.join(',')}}`),
+    batch.map((report) => report.projectId ?? null),
   ];
 
   // The reports whose layout or (worker, layout) pair this process has not stored yet

@@ -1,7 +1,8 @@
-import { and, arrayOverlaps, asc, count, eq, gt, gte, lte, not, sql, type SQL } from 'drizzle-orm';
+import { and, asc, count, eq, gt, gte, lte, sql, type SQL } from 'drizzle-orm';
 
-import type { Executor } from './client';
-import { companies, users, workers } from './schema';
+import { parseJson, type Executor } from './client';
+import { tagConditions } from './filters';
+import { companies, projects, tasks, users, workers } from './schema';
 
 export interface WorkerKey {
   companyId: string;
@@ -21,7 +22,28 @@ export interface WorkerFilter {
   likePattern?: string;
 }
 
-export type WorkerRow = typeof workers.$inferSelect & { userName: string | null; companyName: string | null };
+/** A queue a worker refers to, as the listing query builds it. */
+export interface QueueSummary {
+  id: string;
+  name: string;
+  display_name: string | null;
+  num_tasks: number;
+  next_task: { id: string; name: string } | null;
+}
+
+export type WorkerRow = typeof workers.$inferSelect & {
+  userName: string | null;
+  companyName: string | null;
+  /** Null when the worker runs no task or its task was deleted; so are the next two. */
+  taskName: string | null;
+  taskLastIteration: number | null;
+  /** Milliseconds the task has spent in progress in its current or last run. */
+  taskRunningTime: number | null;
+  projectName: string | null;
+  queue: QueueSummary | null;
+  /** The summaries of `queues`, in order; a queue that is gone has its id only. */
+  queueSummaries: (QueueSummary | { id: string })[];
+};
 
 /**
  * Inserts or replaces a worker entry: register clears task, project and queue and
@@ -74,9 +96,49 @@ export async function deleteLiveWorker(db: Executor, key: WorkerKey & { now: Dat
   return deleted.length > 0;
 }
 
-/** Lists the live workers of a company that pass the filter, ordered by worker id. */
+/** Returns whether the worker is registered and has not expired at `now`. */
+export async function isLiveWorker(db: Executor, key: WorkerKey & { now: Date }): Promise<boolean> {
+  const rows = await db
+    .select({ workerId: workers.workerId })
+    .from(workers)
+    .where(and(matchesKey(key), gt(workers.expiresAt, key.now)))
+    .limit(1);
+
+  return rows.length > 0;
+}
+
+/**
+ * Builds the SQL of the queue with id `queueId` of the outer worker's company as JSON: id,
+ * name, display name, its number of entries and its first task. NULL when there is no such queue.
+ */
+function queueSummary(queueId: SQL): SQL {
+  return sql`(
+    SELECT json_build_object(
+      'id', q.id,
+      'name', q.name,
+      'display_name', q.display_name,
+      'num_tasks', (SELECT count(*) FROM queue_entries e WHERE e.company_id = q.company_id AND e.queue_id = q.id),
+      'next_task', (
+        SELECT json_build_object('id', t.id, 'name', t.name)
+        FROM queue_entries e JOIN tasks t ON t.company_id = e.company_id AND t.id = e.task_id
+        WHERE e.company_id = q.company_id AND e.queue_id = q.id
+        ORDER BY e.position
+        LIMIT 1
+      )
+    )
+    FROM queues q
+    WHERE q.company_id = ${workers.companyId} AND q.id = ${queueId}
+  )`;
+}
+
+/**
+ * Lists the live workers of a company that pass the filter, ordered by worker id, with
+ * the names of their task, project and queues. One statement serves the whole list, so
+ * its cost does not grow with a query per worker.
+ */
 export async function listWorkers(db: Executor, filter: WorkerFilter): Promise<WorkerRow[]> {
-  return db
+  const now = filter.now.toISOString();
+  const rows = await db
     .select({
       companyId: workers.companyId,
       userId: workers.userId,
@@ -95,12 +157,31 @@ export async function listWorkers(db: Executor, filter: WorkerFilter): Promise<W
       systemTags: workers.systemTags,
       userName: users.name,
       companyName: companies.name,
+      taskName: tasks.name,
+      taskLastIteration: tasks.lastIteration,
+      taskRunningTime: sql<number | null>`(${tasks.activeDurationMs} + CASE WHEN ${tasks.inProgressSince} IS NULL THEN 0
+        ELSE greatest(0, floor(extract(epoch FROM (${now}::timestamptz - ${tasks.inProgressSince})) * 1000)) END)::float8`,
+      projectName: projects.name,
+      queue: sql<QueueSummary | string | null>`${queueSummary(sql`${workers.queueId}`)}`,
+      queueSummaries: sql<(QueueSummary | { id: string })[] | string>`(
+        SELECT coalesce(json_agg(coalesce(${queueSummary(sql`listed.id`)}, json_build_object('id', listed.id)) ORDER BY listed.position), '[]'::json)
+        FROM unnest(${workers.queues}) WITH ORDINALITY AS listed(id, position)
+      )`,
     })
     .from(workers)
     .leftJoin(users, and(eq(users.companyId, workers.companyId), eq(users.id, workers.userId)))
     .leftJoin(companies, eq(companies.id, workers.companyId))
+    .leftJoin(tasks, and(eq(tasks.companyId, workers.companyId), eq(tasks.id, workers.taskId)))
+    .leftJoin(projects, and(eq(projects.companyId, workers.companyId), eq(projects.id, workers.projectId)))
     .where(filterConditions(filter))
     .orderBy(asc(workers.workerId), asc(workers.userId));
+
+  return rows.map((row) => ({
+    ...row,
+    taskRunningTime: row.taskRunningTime === null ? null : Number(row.taskRunningTime),
+    queue: row.queue === null ? null : parseJson(row.queue),
+    queueSummaries: parseJson(row.queueSummaries),
+  }));
 }
 
 /** Counts the live workers of a company that pass the filter. */
@@ -116,24 +197,6 @@ function matchesKey(key: WorkerKey): SQL | undefined {
     eq(workers.userId, key.userId),
     eq(workers.workerId, key.workerId),
   );
-}
-
-function tagConditions(column: typeof workers.tags | typeof workers.systemTags, tags: string[] | undefined): SQL[] {
-  if (!tags || tags.length === 0) {
-    return [];
-  }
-
-  const included = tags.filter((tag) => !tag.startsWith('-'));
-  const excluded = tags.filter((tag) => tag.startsWith('-')).map((tag) => tag.slice(1));
-  const conditions: SQL[] = [];
-  if (included.length > 0) {
-    conditions.push(arrayOverlaps(column, included));
-  }
-  if (excluded.length > 0) {
-    conditions.push(not(arrayOverlaps(column, excluded)));
-  }
-
-  return conditions;
 }
 
 function filterConditions(filter: WorkerFilter): SQL | undefined {

@@ -1,7 +1,7 @@
 import { expect, test, type Page } from '@playwright/test';
 
 import type { MachineStats } from '../lib/schemas/workers';
-import { seedWorker, unregisterWorker } from './helpers/workers-api';
+import { createQueue, createTask, seedWorker, unregisterWorker } from './helpers/workers-api';
 
 /** Each page, once loaded with data and refreshed, has logged no console error and thrown nothing. */
 
@@ -24,7 +24,10 @@ const MACHINE_STATS: MachineStats = {
 };
 
 test.beforeAll(async ({ baseURL }) => {
-  await seedWorker(baseURL ?? '', WORKER_ID, MACHINE_STATS, { tags: ['console'], task: 'task-1', queue: 'queue-1' });
+  const server = baseURL ?? '';
+  const queue = await createQueue(server, `console queue ${process.pid}`);
+  const task = await createTask(server, `console task ${process.pid}`);
+  await seedWorker(server, WORKER_ID, MACHINE_STATS, { tags: ['console'], task, queue });
 });
 
 test.afterAll(async ({ baseURL }) => {
@@ -65,6 +68,16 @@ test('worker page logs no console errors', async ({ page }) => {
   await expect(page.getByRole('figure', { name: 'CPU usage chart' })).toHaveAttribute('data-series-count', '2');
   await page.getByRole('radio', { name: '7 d' }).check();
   await expect(page.getByText('Average per 1 h bucket over the last 7 d.')).toBeVisible();
+
+  expect(errors).toEqual([]);
+});
+
+test('queues page logs no console errors', async ({ page }) => {
+  const errors = recordBrowserErrors(page);
+
+  await page.goto('/queues');
+  await expect(page.getByRole('row', { name: new RegExp(`console queue ${process.pid}`) })).toBeVisible();
+  await page.waitForResponse((response) => response.url().endsWith('/queues.get_all'));
 
   expect(errors).toEqual([]);
 });

@@ -79,7 +79,8 @@ test('table lists demo and daemon workers', async ({ page, baseURL }) => {
     await expect(page.getByRole('link', { name: workerId, exact: true })).toBeVisible();
   }
   const daemonRow = page.getByRole('row').filter({ has: page.getByRole('link', { name: DAEMON_WORKER_ID }) });
-  await expect(daemonRow.getByRole('cell').nth(4)).toHaveText(/^\d+ s ago$/);
+  // Cells after the row header: user, IP, task, running time, iteration, queue, last activity, tags.
+  await expect(daemonRow.getByRole('cell').nth(6)).toHaveText(/^\d+ s ago$/);
 });
 
 test('id filter stays in the URL', async ({ page }) => {

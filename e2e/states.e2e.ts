@@ -11,22 +11,29 @@ test.afterAll(async ({ baseURL }) => {
   await unregisterWorker(baseURL ?? '', MARKUP_WORKER_ID).catch(() => undefined);
 });
 
-test('workers table shows server error and retries', async ({ page }) => {
-  const unavailable = {
+/** Builds the response envelope a route stub sends for `endpoint`. */
+function stubEnvelope(endpoint: string, code: number, subcode: number, message: string, data: object) {
+  return JSON.stringify({
     meta: {
       id: 'e2e',
       trx: 'e2e',
-      endpoint: { name: 'workers.get_all', requested_version: '2.30', actual_version: '2.30' },
-      result_code: 503,
-      result_subcode: 102,
-      result_msg: 'database unavailable, retry later',
+      endpoint: { name: endpoint, requested_version: '2.30', actual_version: '2.30' },
+      result_code: code,
+      result_subcode: subcode,
+      result_msg: message,
       error_stack: null,
       error_data: {},
     },
-    data: {},
-  };
+    data,
+  });
+}
+
+const UNAVAILABLE_MESSAGE = 'database unavailable, retry later';
+
+test('workers table shows server error and retries', async ({ page }) => {
+  const unavailable = stubEnvelope('workers.get_all', 503, 102, UNAVAILABLE_MESSAGE, {});
   await page.route('**/api/v2.30/workers.get_all', (route) =>
-    route.fulfill({ status: 503, contentType: 'application/json', body: JSON.stringify(unavailable) }),
+    route.fulfill({ status: 503, contentType: 'application/json', body: unavailable }),
   );
 
   await page.goto('/');
@@ -41,6 +48,37 @@ test('workers table shows server error and retries', async ({ page }) => {
 
   await expect(page.getByRole('main').getByRole('alert')).toHaveCount(0);
   await expect(page.getByText(/\d+ workers? live/)).toBeVisible();
+});
+
+test('queues page shows server error and retries', async ({ page }) => {
+  const unavailable = stubEnvelope('queues.get_all', 503, 102, UNAVAILABLE_MESSAGE, {});
+  await page.route('**/api/v2.30/queues.get_all', (route) =>
+    route.fulfill({ status: 503, contentType: 'application/json', body: unavailable }),
+  );
+
+  await page.goto('/queues');
+
+  const alert = page.getByRole('main').getByRole('alert');
+  await expect(alert).toContainText('Could not load the queues');
+  await expect(alert).toContainText('database unavailable, retry later (queues.get_all, result 503/102)');
+
+  await page.unroute('**/api/v2.30/queues.get_all');
+  await alert.getByRole('button', { name: 'Retry' }).click();
+
+  await expect(page.getByRole('main').getByRole('alert')).toHaveCount(0);
+  await expect(page.getByText(/\d+ queues?$/)).toBeVisible();
+});
+
+test('queues page without queues shows empty state', async ({ page }) => {
+  const empty = stubEnvelope('queues.get_all', 200, 0, 'OK', { queues: [] });
+  await page.route('**/api/v2.30/queues.get_all', (route) =>
+    route.fulfill({ status: 200, contentType: 'application/json', body: empty }),
+  );
+
+  await page.goto('/queues');
+
+  await expect(page.getByText('No queues', { exact: true })).toBeVisible();
+  await expect(page.getByText('0 queues')).toBeVisible();
 });
 
 test('filter without match shows empty state', async ({ page }) => {

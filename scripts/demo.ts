@@ -7,14 +7,17 @@ import { createLogger } from '../agent/logger';
 import { resolveCredentials } from '../agent/options';
 import { Reporter, errorFields } from '../agent/reporter';
 import { backfill } from './demo/backfill';
+import { DemoCatalog } from './demo/catalog';
 import { runPool } from './demo/pool';
 import { buildFleet } from './demo/fleet';
 import { SimulatedWorker } from './demo/simulation';
 
 const USAGE = `Usage: npm run demo -- [options]
 
-Simulates a fleet of ML workers: registers them, backfills their past stats through the
-workers API, then reports live until SIGINT or SIGTERM, when it unregisters them all.
+Simulates a fleet of ML workers: creates their queues, projects and tasks (reusing
+queues and projects of the same name), registers the workers, backfills their past stats
+through the workers API, then reports live until SIGINT or SIGTERM, when it unregisters
+them all.
 
 Options:
   --server <url>              API server (default http://127.0.0.1:3000)
@@ -141,13 +144,21 @@ async function main(): Promise<void> {
     'demo starting',
   );
 
+  const catalog = new DemoCatalog(client, logger);
   const registered = new Set<SimulatedWorker>();
   try {
+    await callWithRetry(() => catalog.prepare(workers.map((worker) => worker.spec)), {
+      backoff: DEFAULT_BACKOFF,
+      isRetryable: isRetryableError,
+      signal: stopController.signal,
+      onRetry: ({ attempt, delayMs, error }) => logger.warn({ attempt, delay_ms: delayMs, ...errorFields(error) }, 'retry'),
+    });
+
     await runPool(workers, settings.concurrency, async (worker) => {
       await callWithRetry(
         () =>
           client.register(
-            { worker: worker.spec.id, queues: worker.spec.queues, timeout: registrationTimeoutSeconds },
+            { worker: worker.spec.id, queues: catalog.queuesOf(worker.spec), timeout: registrationTimeoutSeconds },
             { signal: stopController.signal },
           ),
         {
@@ -171,6 +182,8 @@ async function main(): Promise<void> {
       concurrency: settings.concurrency,
       logger,
       signal: stopController.signal,
+      read: (worker, timestampMs) => catalog.read(worker, timestampMs),
+      queuesOf: (worker) => catalog.queuesOf(worker.spec),
     });
     logger.info(result, 'backfill done');
   } catch (error) {
@@ -192,8 +205,8 @@ async function main(): Promise<void> {
       new Reporter({
         client,
         worker: worker.spec.id,
-        queues: worker.spec.queues,
-        source: worker,
+        queues: catalog.queuesOf(worker.spec),
+        source: catalog.liveSource(worker),
         logger,
         periodMs,
         registrationTimeoutSeconds,

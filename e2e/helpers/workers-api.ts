@@ -3,6 +3,8 @@ import type { z } from 'zod';
 import { basicAuthorization, type ApiCredentials } from '../../agent/api-client';
 
 import { envelopeSchema } from '../../lib/schemas/envelope';
+import { createQueueResponseSchema } from '../../lib/schemas/queues';
+import { createTaskResponseSchema } from '../../lib/schemas/tasks';
 import {
   emptyResponseSchema,
   getAllResponseSchema,
@@ -19,28 +21,49 @@ export function bootstrapCredentials(): ApiCredentials {
 }
 
 /**
- * Calls `workers.<action>` on the service under test with HTTP Basic (the bootstrap pair
- * unless `credentials` names another) and returns the envelope's data. Throws with the
- * envelope's result code and message when the call does not return 200.
+ * Calls `<service>.<action>` on the service under test with HTTP Basic (the bootstrap
+ * pair unless `credentials` names another) and returns the envelope's data. Throws with
+ * the envelope's result code and message when the call does not return 200.
  */
-export async function callWorkers<T extends z.ZodType>(
+export async function callEndpoint<T extends z.ZodType>(
   baseURL: string,
-  action: string,
+  endpoint: string,
   body: unknown,
   dataSchema: T,
   credentials: ApiCredentials = bootstrapCredentials(),
 ): Promise<z.output<T>> {
-  const response = await fetch(`${baseURL}/api/v2.30/workers.${action}`, {
+  const response = await fetch(`${baseURL}/api/v2.30/${endpoint}`, {
     method: 'POST',
     headers: { 'Content-Type': 'application/json', Authorization: basicAuthorization(credentials) },
     body: JSON.stringify(body),
   });
   const payload: unknown = await response.json();
   if (response.status !== 200) {
-    throw new Error(`workers.${action} returned HTTP ${response.status}: ${JSON.stringify(payload)}`);
+    throw new Error(`${endpoint} returned HTTP ${response.status}: ${JSON.stringify(payload)}`);
   }
 
   return (envelopeSchema(dataSchema).parse(payload) as { data: z.output<T> }).data;
+}
+
+/** Calls `workers.<action>`; see callEndpoint. */
+export function callWorkers<T extends z.ZodType>(
+  baseURL: string,
+  action: string,
+  body: unknown,
+  dataSchema: T,
+  credentials?: ApiCredentials,
+): Promise<z.output<T>> {
+  return callEndpoint(baseURL, `workers.${action}`, body, dataSchema, credentials);
+}
+
+/** Creates a queue through queues.create and returns its id. */
+export async function createQueue(baseURL: string, name: string, credentials?: ApiCredentials): Promise<string> {
+  return (await callEndpoint(baseURL, 'queues.create', { name }, createQueueResponseSchema, credentials)).id;
+}
+
+/** Creates a training task through tasks.create and returns its id. */
+export async function createTask(baseURL: string, name: string, credentials?: ApiCredentials): Promise<string> {
+  return (await callEndpoint(baseURL, 'tasks.create', { name, type: 'training' }, createTaskResponseSchema, credentials)).id;
 }
 
 /** Ids of the live workers, sorted. */
@@ -67,7 +90,10 @@ export async function listMetricKeys(baseURL: string, workerId: string): Promise
   }
 }
 
-/** Registers a worker and sends one status report with `machineStats` at the current time. */
+/**
+ * Registers a worker and sends one status report with `machineStats` at the current time.
+ * `task` and `queue` are ids of objects that exist on the server.
+ */
 export async function seedWorker(
   baseURL: string,
   workerId: string,

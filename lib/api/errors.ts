@@ -52,6 +52,23 @@ function errorDataValue(value: unknown): unknown {
   return text.endsWith('...') || text === '[...]' || text === '{...}' ? text : JSON.parse(text);
 }
 
+/**
+ * Formats error arguments as ClearML writes them after its message: `key=value` pairs
+ * joined by commas, a list as `(a, b)`.
+ */
+function clearmlArguments(data: Record<string, unknown>): string {
+  return Object.entries(data)
+    .map(([key, value]) => `${key}=${Array.isArray(value) ? `(${value.map(String).join(', ')})` : String(value)}`)
+    .join(', ');
+}
+
+/** An error of ClearML's catalog services, with its message and arguments as ClearML writes them. */
+function clearmlError(subcode: number, message: string, data: Record<string, unknown>, detail?: string): ApiError {
+  const text = detail ? `${message} (${detail})` : message;
+
+  return new ApiError(400, subcode, Object.keys(data).length > 0 ? `${text}: ${clearmlArguments(data)}` : text, data);
+}
+
 export const apiErrors = {
   invalidVersion: (version: string) =>
     new ApiError(
@@ -121,6 +138,30 @@ export const apiErrors = {
   invalidCredentials: () =>
     new ApiError(401, 22, 'Unauthorized (invalid credentials): unknown or revoked access key, or wrong secret key'),
   invalidToken: (reason: string) => new ApiError(401, 30, `Invalid token: ${reason}`),
+  invalidTaskId: (id: string | string[], companyId: string) =>
+    clearmlError(101, 'Invalid task id', { id, company: companyId }),
+  invalidTaskStatus: (currentStatus: string, newStatus: string, reason: string) =>
+    clearmlError(110, 'Invalid task status', { current_status: currentStatus, new_status: newStatus }, reason),
+  failedChangingTaskStatus: (taskId: string, currentStatus: string, newStatus: string) =>
+    clearmlError(121, 'Failed changing task status. probably someone changed it before you', {
+      task_id: taskId,
+      current_status: currentStatus,
+      new_status: newStatus,
+    }),
+  taskCannotBeDeleted: (taskId: string, status: string) =>
+    clearmlError(123, 'Task cannot be deleted', { task: taskId, expected: 'created', current: status }, 'due to status, use force=True'),
+  invalidProjectId: (id: string, companyId: string) =>
+    clearmlError(401, 'Invalid project id', { id, company: companyId }),
+  invalidQueueId: (id: string | string[], companyId: string) =>
+    clearmlError(701, 'Invalid queue id', { id, company: companyId }),
+  queueNotEmpty: (id: string) => clearmlError(702, 'Queue is not empty', { id }, 'use force=true to delete'),
+  taskNotQueued: (taskId: string, queueId: string, companyId: string) =>
+    clearmlError(703, 'Invalid queue id or task not in queue', { task: taskId, id: queueId, company: companyId }),
+  taskAlreadyQueued: (taskId: string) =>
+    clearmlError(706, 'Failed adding task to queue since task is already queued', { task: taskId }),
+  noDefaultQueue: () => clearmlError(707, 'No queue is tagged as the default queue for this company', {}),
+  multipleDefaultQueues: (ids: string[]) =>
+    clearmlError(708, 'More than one queue is tagged as the default queue for this company', { queues: ids }),
   databaseUnavailable: () =>
     new ApiError(503, 102, 'Service unavailable: the database cannot be reached, retry later'),
   internal: () => new ApiError(500, 0, 'Internal server error (details are in the server log)'),

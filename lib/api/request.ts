@@ -253,7 +253,8 @@ export function validateRequest<Schema extends z.ZodObject>(
 
   const issues = result.error.issues;
   const missing = issues
-    .filter((issue) => issue.code === 'invalid_type' && issue.input === undefined)
+    // An absent enum field is an invalid_value issue in zod 4, an absent other field invalid_type.
+    .filter((issue) => (issue.code === 'invalid_type' || issue.code === 'invalid_value') && issue.input === undefined)
     .map((issue) => formatPath(issue.path));
   if (missing.length > 0) {
     throw apiErrors.missingFields(missing);

@@ -19,6 +19,8 @@ import {
   type GetStatsRequest,
   type GetStatsResponse,
 } from '@/lib/schemas/workers';
+import { getAllQueuesRequestSchema, getAllQueuesResponseSchema, type GetAllQueuesRequest, type GetAllQueuesResponse } from '@/lib/schemas/queues';
+import { getAllTasksRequestSchema, getAllTasksResponseSchema, type GetAllTasksRequest, type GetAllTasksResponse } from '@/lib/schemas/tasks';
 
 /** API version the dashboard calls; the server also serves every older version. */
 export const API_VERSION = '2.30';
@@ -27,7 +29,8 @@ export const API_VERSION = '2.30';
 export const WORKER_STATS_NOT_FOUND = 1005;
 
 /**
- * Error response of the workers API: the envelope's result code, subcode and message.
+ * Error response of the API (workers and catalog endpoints): the envelope's result code,
+ * subcode and message.
  * A request that never got an envelope (network failure, proxy page) has result code 0
  * or the bare HTTP status, and subcode 0.
  */
@@ -56,18 +59,16 @@ function redirectToSignIn(): void {
 }
 
 /**
- * Calls `workers.<action>` with a JSON body and returns the envelope's `data`, parsed with
- * the endpoint's response schema. Throws WorkersApiError for any result other than 200,
- * and for a 200 whose body does not match the schema.
+ * Calls `<service>.<action>` with a JSON body and returns the envelope's `data`, parsed
+ * with the endpoint's response schema. Throws WorkersApiError for any result other than
+ * 200, and for a 200 whose body does not match the schema.
  */
-async function callWorkersEndpoint<T extends z.ZodType>(
-  action: string,
+async function callEndpoint<T extends z.ZodType>(
+  endpoint: string,
   body: unknown,
   dataSchema: T,
   signal?: AbortSignal,
 ): Promise<z.output<T>> {
-  const endpoint = `workers.${action}`;
-
   let response: Response;
   try {
     response = await fetch(`/api/v${API_VERSION}/${endpoint}`, {
@@ -126,6 +127,21 @@ async function callWorkersEndpoint<T extends z.ZodType>(
 
   // TypeScript cannot resolve the generic envelope's output type, so name it here.
   return (envelope.data as { data: z.output<T> }).data;
+}
+
+/** Calls `workers.<action>`; see callEndpoint. */
+function callWorkersEndpoint<T extends z.ZodType>(action: string, body: unknown, dataSchema: T, signal?: AbortSignal): Promise<z.output<T>> {
+  return callEndpoint(`workers.${action}`, body, dataSchema, signal);
+}
+
+/** queues.get_all: the queues matching the filters, with their entries. */
+export function getAllQueues(request: GetAllQueuesRequest, signal?: AbortSignal): Promise<GetAllQueuesResponse> {
+  return callEndpoint('queues.get_all', getAllQueuesRequestSchema.parse(request), getAllQueuesResponseSchema, signal);
+}
+
+/** tasks.get_all: the tasks matching the filters; `only_fields` trims each task. */
+export function getAllTasks(request: GetAllTasksRequest, signal?: AbortSignal): Promise<GetAllTasksResponse> {
+  return callEndpoint('tasks.get_all', getAllTasksRequestSchema.parse(request), getAllTasksResponseSchema, signal);
 }
 
 /** workers.get_all: the live workers matching the filters. */

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 
-import { buildTimeTicks, formatDuration, formatMetricValue, formatTimeAgo } from './format';
+import { buildTimeTicks, formatDuration, formatMetricValue, formatRunningTime, formatTimeAgo } from './format';
 import { seriesLabel } from './metric-charts';
 
 describe('formatTimeAgo', () => {
@@ -29,6 +29,20 @@ describe('formatDuration', () => {
     [172_800, '2 d'],
   ])('formats %i s as %s', (seconds, expected) => {
     expect(formatDuration(seconds)).toBe(expected);
+  });
+});
+
+describe('formatRunningTime', () => {
+  it.each([
+    [30_146_500, '8h 22m 26s'],
+    [3_600_000, '1h 0m 0s'],
+    [108_000_000, '30h 0m 0s'],
+    [1_346_999, '22m 26s'],
+    [26_000, '26s'],
+    [999, '0s'],
+    [-5, '0s'],
+  ])('formats %i ms as %s', (milliseconds, expected) => {
+    expect(formatRunningTime(milliseconds)).toBe(expected);
   });
 });
 

@@ -28,6 +28,21 @@ export function formatDuration(totalSeconds: number): string {
   return minutes > 0 ? `${hours} h ${minutes} min` : `${hours} h`;
 }
 
+/**
+ * Formats a task's running time, given in milliseconds as get_all sends it, as
+ * "8h 22m 26s", "22m 26s" or "26s". Hours are not folded into days.
+ */
+export function formatRunningTime(milliseconds: number): string {
+  const seconds = Math.max(0, Math.floor(milliseconds / 1000));
+  const hours = Math.floor(seconds / 3_600);
+  const minutes = Math.floor((seconds % 3_600) / 60);
+  const rest = seconds % 60;
+  if (hours > 0) return `${hours}h ${minutes}m ${rest}s`;
+  if (minutes > 0) return `${minutes}m ${rest}s`;
+
+  return `${rest}s`;
+}
+
 // A fixed locale keeps 24-hour times and day-month order whatever the browser's language.
 const timeFormat = new Intl.DateTimeFormat('en-GB', { hour: '2-digit', minute: '2-digit' });
 const dayTimeFormat = new Intl.DateTimeFormat('en-GB', {

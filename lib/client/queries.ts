@@ -6,9 +6,12 @@ import { METRIC_KEYS, type MetricKey, type WorkerEntry } from '@/lib/schemas/wor
 
 import {
   getActivityReport,
+  getAllQueues,
+  getAllTasks,
   getAllWorkers,
   getStats,
 } from './api';
+import { buildQueueRows, nextTaskIds } from './queue-rows';
 import {
   chooseBucketInterval,
   MAX_ACTIVITY_POINTS,
@@ -42,6 +45,25 @@ export function useLiveWorkers(workerPattern: string) {
     refetchInterval: WORKERS_REFRESH_MS,
     // Keeps the previous rows on screen while a new filter loads, instead of a loading state per keystroke.
     placeholderData: keepPreviousData,
+  });
+}
+
+/**
+ * Fetches what the queues page shows: every queue with its length, the name of its next
+ * task and the live workers listening on it, refreshed like the workers table.
+ */
+export function useQueuesOverview() {
+  return useQuery({
+    queryKey: ['queues.get_all', 'overview'],
+    queryFn: async ({ signal }) => {
+      const [queues, workers] = await Promise.all([getAllQueues({}, signal), getAllWorkers({ last_seen: 0 }, signal)]);
+      const taskIds = nextTaskIds(queues);
+      // An empty id list would list every task, so no call is made without next tasks.
+      const nextTasks = taskIds.length > 0 ? await getAllTasks({ id: taskIds, only_fields: ['name'] }, signal) : { tasks: [] };
+
+      return buildQueueRows(queues, nextTasks, workers);
+    },
+    refetchInterval: WORKERS_REFRESH_MS,
   });
 }
 

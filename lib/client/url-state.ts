@@ -20,3 +20,13 @@ export function updateSearchParams(updates: Record<string, string | null>, mode:
 export function workerPageHref(workerId: string): string {
   return `/workers/view?${new URLSearchParams({ id: workerId })}`;
 }
+
+/** Path of a queue's row on the queues page; the row's element id is `queue-<id>`. */
+export function queuesPageHref(queueId: string): string {
+  return `/queues#${queueRowId(queueId)}`;
+}
+
+/** Element id of a queue's row on the queues page. */
+export function queueRowId(queueId: string): string {
+  return `queue-${queueId}`;
+}

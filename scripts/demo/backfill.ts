@@ -4,7 +4,7 @@ import type { Logger } from 'pino';
 
 import { isRetryableError, type ApiClient } from '../../agent/api-client';
 import { DEFAULT_BACKOFF, callWithRetry, type BackoffOptions } from '../../agent/backoff';
-import { errorFields } from '../../agent/reporter';
+import { errorFields, type ReportContent } from '../../agent/reporter';
 import { runPool } from './pool';
 import type { SimulatedWorker } from './simulation';
 
@@ -23,6 +23,10 @@ export interface BackfillOptions {
   signal?: AbortSignal;
   /** Delays between attempts of one report; DEFAULT_BACKOFF unless given. */
   backoff?: BackoffOptions;
+  /** The content of a worker's report; the simulation's own unless given. */
+  read?: (worker: SimulatedWorker, timestampMs: number) => Promise<ReportContent>;
+  /** The queue ids a worker reports; the simulation's own unless given. */
+  queuesOf?: (worker: SimulatedWorker) => string[];
 }
 
 export interface BackfillResult {
@@ -49,6 +53,8 @@ export const MAX_FAILED_REPORTS = 50;
  */
 export async function backfill(options: BackfillOptions): Promise<BackfillResult> {
   const { client, workers, stepMs, logger } = options;
+  const read = options.read ?? ((worker: SimulatedWorker, timestampMs: number) => worker.read(timestampMs));
+  const queuesOf = options.queuesOf ?? ((worker: SimulatedWorker) => worker.spec.queues);
   const giveUp = new AbortController();
   const signal = options.signal ? AbortSignal.any([options.signal, giveUp.signal]) : giveUp.signal;
   // Every request and retry delay in flight listens on this signal.
@@ -75,7 +81,7 @@ export async function backfill(options: BackfillOptions): Promise<BackfillResult
       await callWithRetry(
         async () =>
           client.statusReport(
-            { worker: worker.spec.id, timestamp: timestampMs, queues: worker.spec.queues, ...(await worker.read(timestampMs)) },
+            { worker: worker.spec.id, timestamp: timestampMs, queues: queuesOf(worker), ...(await read(worker, timestampMs)) },
             { signal },
           ),
         {

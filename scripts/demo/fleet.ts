@@ -21,7 +21,7 @@ const CPU_WORKER_CORES = [4, 8, 16, 32, 64];
 /** One simulated machine; every figure is fixed for the whole run. */
 export interface WorkerSpec {
   id: string;
-  /** Queue ids the worker serves; jobs come from the first one. */
+  /** Names of the queues the worker serves; jobs come from the first one. */
   queues: string[];
   cores: number;
   /** Total memory, in MB. */

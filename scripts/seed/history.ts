@@ -6,8 +6,9 @@ import type { Logger } from '@/lib/log';
 import { encodeSamples } from '@/lib/stats/layout';
 import { register, statusReport } from '@/lib/workers/service';
 
-import { buildFleet } from '../demo/fleet';
+import { buildFleet, type WorkerSpec } from '../demo/fleet';
 import { hashToUnit } from '../demo/random';
+import { SeedCatalog } from './catalog';
 import { SimulatedWorker } from '../demo/simulation';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
@@ -37,9 +38,11 @@ export interface SeedResult {
 /**
  * Writes the history of a simulated fleet (the demo's workers and load curves) through
  * the service's own ingestion code, without HTTP. The workers are registered with
- * `register`. Every report but each worker's newest goes in through BatchWriter.
- * Each worker's newest report goes last through `statusReport`, so that the worker entry
- * shows the task it runs at the end.
+ * `register`, after their queues and the demo's projects are found or created. Every
+ * report but each worker's newest goes in through BatchWriter, naming the simulation's
+ * task ids, which no task object backs. Each worker's newest report goes last through
+ * `statusReport`, naming a task created for the job it runs then, so that the worker
+ * entry shows that task's name, running time and iteration.
  *
  * Worker w reports at k * period + offset(w), for every k with the time in
  * [endMs - days, endMs), where offset(w) is a fixed share of the period, so the fleet's
@@ -64,10 +67,13 @@ export async function seedHistory(db: Database, options: SeedOptions): Promise<S
     simulation: new SimulatedWorker(spec, fromMs),
     offsetMs: Math.floor(hashToUnit(spec.seed, 0) * periodMs),
   }));
+  const catalog = new SeedCatalog(context);
+  await catalog.prepare(fleet.map(({ simulation }) => simulation.spec));
+  const queuesOf = (spec: WorkerSpec) => spec.queues.map((name) => catalog.queueId(name));
   for (const { simulation } of fleet) {
     await register(context, {
       worker: simulation.spec.id,
-      queues: simulation.spec.queues,
+      queues: queuesOf(simulation.spec),
       timeout: options.registrationTimeoutSeconds,
     });
   }
@@ -100,12 +106,13 @@ export async function seedHistory(db: Database, options: SeedOptions): Promise<S
       continue;
     }
     const job = simulation.jobAt(lastMs);
+    const task = job ? { task: await catalog.createRunningTask(job, lastMs), queue: catalog.queueId(job.queue) } : {};
     await statusReport(context, {
       worker: simulation.spec.id,
       timestamp: lastMs,
-      queues: simulation.spec.queues,
+      queues: queuesOf(simulation.spec),
       machine_stats: simulation.statsAt(lastMs),
-      ...(job ? { task: job.taskId, queue: job.queue } : {}),
+      ...task,
     });
   }
   options.onProgress?.(total, total);

@@ -33,7 +33,8 @@ async function listWorkers(url: string): Promise<ListedWorker[]> {
 describe('agent CLI', () => {
   it('unregisters and exits 0 on SIGTERM', async () => {
     server = await startTestServer();
-    daemon = runScript('agent/cli.ts', ['--server', server.url, '--worker', 'cli-box:cpu', '--queue', 'q1', '--period', '0.2']);
+    const { id: queueId } = (await new ApiClient({ server: server.url }).call('queues.create', { name: 'q1' })) as { id: string };
+    daemon = runScript('agent/cli.ts', ['--server', server.url, '--worker', 'cli-box:cpu', '--queue', queueId, '--period', '0.2']);
     const url = server.url;
 
     await vi.waitFor(async () => {

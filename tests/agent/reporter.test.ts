@@ -47,7 +47,6 @@ function startReporter(server: string, overrides: Partial<ReporterOptions> = {})
   const reporter = new Reporter({
     client: new ApiClient({ server, timeoutMs: 2_000 }),
     worker: WORKER,
-    queues: ['gpu-queue'],
     source,
     logger,
     periodMs: PERIOD_MS,
@@ -100,13 +99,14 @@ function messages(lines: LogLine[]): string[] {
 describe('Reporter against the API server', () => {
   it('reports on a fixed schedule', async () => {
     const server = await startServer();
-    const { reporter, lines, source } = startReporter(server.url);
+    const { id: queueId } = (await new ApiClient({ server: server.url }).call('queues.create', { name: 'gpu-queue' })) as { id: string };
+    const { reporter, lines, source } = startReporter(server.url, { queues: [queueId] });
 
     await vi.waitFor(() => expect(reporter.counters.reports).toBeGreaterThanOrEqual(6), WAIT);
 
     const [listed] = await listWorkers(server);
     expect(listed.id).toBe(WORKER);
-    expect(listed.queues.map((queue) => queue.id)).toEqual(['gpu-queue']);
+    expect(listed.queues.map((queue) => queue.id)).toEqual([queueId]);
     expect(listed.last_report_time).toBeTypeOf('string');
     expect(reporter.counters.registrations).toBe(1);
     expect(reporter.counters.retries).toBe(0);
@@ -257,7 +257,7 @@ describe('Reporter against scripted responses', () => {
 
   it('sends the report fields', async () => {
     const server = await startScripted({});
-    const { reporter, source } = startReporter(server.url);
+    const { reporter, source } = startReporter(server.url, { queues: ['gpu-queue'] });
     await vi.waitFor(() => expect(reporter.counters.reports).toBeGreaterThanOrEqual(1), WAIT);
 
     const [register, report] = server.requests;

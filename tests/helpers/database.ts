@@ -1,5 +1,7 @@
 import postgres from 'postgres';
 
+import type { Logger as QueryLogger } from 'drizzle-orm';
+
 import type { DatabaseHandle } from '@/db/client';
 import { openServiceDatabase } from '@/lib/database';
 
@@ -23,9 +25,9 @@ let created = 0;
  * Opens a fresh, migrated database: an in-memory PGlite, or a new database on the
  * PostgreSQL server that `close` drops again.
  */
-export async function createTestDatabase(target: TestTarget): Promise<DatabaseHandle> {
+export async function createTestDatabase(target: TestTarget, queryLogger?: QueryLogger): Promise<DatabaseHandle> {
   if (target === 'pglite') {
-    return openServiceDatabase({ kind: 'pglite' });
+    return openServiceDatabase({ kind: 'pglite', queryLogger });
   }
 
   const adminUrl = process.env.TEST_DATABASE_URL;
@@ -40,7 +42,7 @@ export async function createTestDatabase(target: TestTarget): Promise<DatabaseHa
 
   const url = new URL(adminUrl);
   url.pathname = `/${name}`;
-  const handle = await openServiceDatabase({ kind: 'postgres', url: url.toString(), maxConnections: 4 });
+  const handle = await openServiceDatabase({ kind: 'postgres', url: url.toString(), maxConnections: 4, queryLogger });
 
   return {
     ...handle,

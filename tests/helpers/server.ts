@@ -1,6 +1,8 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
+import type { Logger as QueryLogger } from 'drizzle-orm';
+
 import type { DatabaseHandle } from '@/db/client';
 import { openServiceDatabase } from '@/lib/database';
 import { Authenticator } from '@/lib/auth/authenticator';
@@ -32,6 +34,8 @@ export interface TestServerOptions {
   databaseUrl?: string;
   /** Clock of the authenticator's revalidation interval, in milliseconds. */
   monotonicNow?: () => number;
+  /** Receives every statement the server's database handle sends. */
+  queryLogger?: QueryLogger;
 }
 
 /**
@@ -42,8 +46,8 @@ export interface TestServerOptions {
  */
 export async function startTestServer(options: TestServerOptions = {}): Promise<TestServer> {
   const database = options.databaseUrl
-    ? await openServiceDatabase({ kind: 'postgres', url: options.databaseUrl, maxConnections: 4 })
-    : await createTestDatabase(options.target ?? 'pglite');
+    ? await openServiceDatabase({ kind: 'postgres', url: options.databaseUrl, maxConnections: 4, queryLogger: options.queryLogger })
+    : await createTestDatabase(options.target ?? 'pglite', options.queryLogger);
   const authenticator = new Authenticator({ jwtSecret: authSettingsFromEnv().jwtSecret, monotonicNow: options.monotonicNow });
   const dependencies = { database: async () => database.db, now: options.now ?? (() => new Date()), logger, authenticator };
 

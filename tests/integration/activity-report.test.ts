@@ -1,8 +1,11 @@
-import { describe, expect, test } from 'vitest';
+import { beforeEach, describe, expect, test } from 'vitest';
 
 import { TEST_TARGETS } from '../helpers/database';
 
-import { bodyOf, errorEnvelope, expectOk, isoAt, registerWorker, reportStatus, T, useApiServer, type ApiFixture } from './fixtures';
+import { bodyOf, createTask, errorEnvelope, expectOk, isoAt, registerWorker, reportStatus, T, useApiServer, type ApiFixture } from './fixtures';
+
+/** Ids of the tasks the reports name, created before each test. */
+const taskIds = { task1: '', task2: '' };
 
 /** Sends a status report timestamped `T + offset` (seconds), with the clock at that time. */
 async function reportAt(api: ApiFixture, worker: string, offset: number, fields: Record<string, unknown> = {}): Promise<void> {
@@ -22,13 +25,18 @@ async function activity(api: ApiFixture, from: number, to: number, interval: num
 describe.each(TEST_TARGETS)('workers.get_activity_report on %s', (target) => {
   const api = useApiServer(target);
 
+  beforeEach(async () => {
+    taskIds.task1 = await createTask(api, 'task-1');
+    taskIds.task2 = await createTask(api, 'task-2');
+  });
+
   test('counts distinct workers and those running a task per bucket', async () => {
     await registerWorker(api, 'w1');
     await registerWorker(api, 'w2');
     await reportAt(api, 'w1', 1);
     await reportAt(api, 'w1', 2, { machine_stats: { cpu_usage: 5 } });
-    await reportAt(api, 'w2', 30, { task: 'task-1' });
-    await reportAt(api, 'w1', 61, { task: 'task-2' });
+    await reportAt(api, 'w2', 30, { task: taskIds.task1 });
+    await reportAt(api, 'w1', 61, { task: taskIds.task2 });
     await reportAt(api, 'w2', 185);
     api.clock.set(isoAt(1000));
 
@@ -43,9 +51,9 @@ describe.each(TEST_TARGETS)('workers.get_activity_report on %s', (target) => {
 
   test('worker with and without a task in one bucket is active once', async () => {
     await registerWorker(api, 'w1');
-    await reportAt(api, 'w1', 0, { task: 'task-1' });
+    await reportAt(api, 'w1', 0, { task: taskIds.task1 });
     await reportAt(api, 'w1', 10);
-    await reportAt(api, 'w1', 20, { task: 'task-2' });
+    await reportAt(api, 'w1', 20, { task: taskIds.task2 });
 
     expect(await activity(api, T, T + 60, 60)).toEqual({ dates: [T], total: [1], active: [1] });
   });
@@ -121,9 +129,9 @@ describe.each(TEST_TARGETS)('workers.get_activity_report on %s', (target) => {
     await registerWorker(api, 'w1');
     api.clock.set(isoAt(10));
 
-    const future = await api.call('workers.status_report', { worker: 'w1', timestamp: T + 10 + 2 * 86_400, task: 'task-1' });
-    const badStats = await api.call('workers.status_report', { worker: 'w1', timestamp: T + 10, task: 'task-1', machine_stats: { cpu_usage: 'high' } });
-    const unknown = await api.call('workers.status_report', { worker: 'ghost', timestamp: T + 10, task: 'task-1' });
+    const future = await api.call('workers.status_report', { worker: 'w1', timestamp: T + 10 + 2 * 86_400, task: taskIds.task1 });
+    const badStats = await api.call('workers.status_report', { worker: 'w1', timestamp: T + 10, task: taskIds.task1, machine_stats: { cpu_usage: 'high' } });
+    const unknown = await api.call('workers.status_report', { worker: 'ghost', timestamp: T + 10, task: taskIds.task1 });
 
     expect([future.status, badStats.status, unknown.status]).toEqual([400, 400, 400]);
     expect(await activity(api, T, T + 60, 60)).toEqual({ dates: [T], total: [0], active: [0] });
@@ -132,7 +140,7 @@ describe.each(TEST_TARGETS)('workers.get_activity_report on %s', (target) => {
   test('reports of unregistered and expired workers are counted', async () => {
     await registerWorker(api, 'gone');
     await registerWorker(api, 'expired', { timeout: 30 });
-    await reportAt(api, 'gone', 0, { task: 'task-1' });
+    await reportAt(api, 'gone', 0, { task: taskIds.task1 });
     await reportAt(api, 'expired', 0);
     expectOk(await api.call('workers.unregister', { worker: 'gone' }));
     api.clock.set(isoAt(600));

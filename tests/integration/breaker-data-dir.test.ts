@@ -96,6 +96,9 @@ async function startSecondOpener(folder: string, dataDir: string): Promise<Secon
   return {
     outcome: JSON.parse(line.slice('OUTCOME '.length)),
     close: async () => {
+      // A child that could not open the folder exits right after its outcome line, so its
+      // stdin may be closed before this write: the EPIPE that follows is expected.
+      child.stdin.on('error', () => {});
       child.stdin.end('close\n');
       await exited;
     },

@@ -1,4 +1,4 @@
-import { sql } from 'drizzle-orm';
+import { sql, type Logger as QueryLogger } from 'drizzle-orm';
 import { afterAll, beforeAll, beforeEach, expect } from 'vitest';
 
 import { queryRows, type Database } from '@/db/client';
@@ -44,7 +44,7 @@ export interface ApiFixture {
  * worker store and the clock at START. Companies, users and credentials other than the
  * default identity's are removed between tests, so tests that seed them start clean too.
  */
-export function useApiServer(target: TestTarget, options: { trustProxy?: boolean } = {}): ApiFixture {
+export function useApiServer(target: TestTarget, options: { trustProxy?: boolean; queryLogger?: QueryLogger } = {}): ApiFixture {
   const clock = new TestClock(START);
   let server: TestServer | undefined;
 
@@ -56,7 +56,7 @@ export function useApiServer(target: TestTarget, options: { trustProxy?: boolean
   };
 
   beforeAll(async () => {
-    server = await startTestServer({ target, now: clock.now, trustProxy: options.trustProxy ?? false });
+    server = await startTestServer({ target, now: clock.now, trustProxy: options.trustProxy ?? false, queryLogger: options.queryLogger });
   });
 
   afterAll(async () => {
@@ -67,7 +67,9 @@ export function useApiServer(target: TestTarget, options: { trustProxy?: boolean
     clock.set(START);
 
     const db = running().database.db;
-    await db.execute(sql`TRUNCATE workers, reports, layouts, worker_layouts, rollups_minute, rollups_five_minutes, rollups_hour`);
+    await db.execute(
+      sql`TRUNCATE workers, reports, layouts, worker_layouts, rollups_minute, rollups_five_minutes, rollups_hour, queue_entries, queues, tasks, projects`,
+    );
     await db.execute(sql`UPDATE rollup_state SET watermark = '0', refreshed_at = NULL`);
     // The service caches which layouts are stored; the truncation above emptied them.
     forgetStoredLayouts(db);
@@ -107,6 +109,30 @@ export async function registerWorker(api: ApiFixture, worker: string, fields: Re
 /** Sends a status report timestamped now (seconds) unless `fields` sets the timestamp, and checks the 200. */
 export async function reportStatus(api: ApiFixture, worker: string, fields: Record<string, unknown> = {}): Promise<void> {
   expectOk(await api.call('workers.status_report', { worker, timestamp: api.clock.seconds(), ...fields }));
+}
+
+/** Creates a queue through queues.create, checks the 200 and returns its id. */
+export async function createQueue(api: ApiFixture, name: string, fields: Record<string, unknown> = {}): Promise<string> {
+  const result = await api.call('queues.create', { name, ...fields });
+  expectOk(result);
+
+  return result.data.id as string;
+}
+
+/** Creates a task of type training through tasks.create, checks the 200 and returns its id. */
+export async function createTask(api: ApiFixture, name: string, fields: Record<string, unknown> = {}): Promise<string> {
+  const result = await api.call('tasks.create', { name, type: 'training', ...fields });
+  expectOk(result);
+
+  return result.data.id as string;
+}
+
+/** Creates a project through projects.create, checks the 200 and returns its id. */
+export async function createProject(api: ApiFixture, name: string): Promise<string> {
+  const result = await api.call('projects.create', { name });
+  expectOk(result);
+
+  return result.data.id as string;
 }
 
 /** The ids get_all returns for `body`, sorted, after checking the 200. */

@@ -10,6 +10,7 @@ import { TEST_TARGETS } from '../helpers/database';
 import {
   COMPANY,
   countedWorkers,
+  createTask,
   expectOk,
   isoAt,
   keyOf,
@@ -215,7 +216,8 @@ describe.each(TEST_TARGETS)('users of one company on %s', (target) => {
     await registerWorker(api, 'shared-id');
     api.clock.advance(30);
 
-    await reportStatus(api, 'shared-id', { task: 'task-1' });
+    const taskId = await createTask(api, 'task-1');
+    await reportStatus(api, 'shared-id', { task: taskId });
     const afterReport = await api.call('workers.get_all', {});
     expectOk(await api.call('workers.unregister', { worker: 'shared-id' }));
     const afterUnregister = await api.call('workers.get_all', {});
@@ -223,7 +225,7 @@ describe.each(TEST_TARGETS)('users of one company on %s', (target) => {
     const byUser = Object.fromEntries(
       afterReport.data.workers.map((entry: { user: { id: string } }) => [entry.user.id, entry]),
     );
-    expect(byUser[USER.id].task).toEqual({ id: 'task-1' });
+    expect(byUser[USER.id].task).toEqual({ id: taskId, name: 'task-1', running_time: 0, last_iteration: 0 });
     expect(byUser[USER.id].last_activity_time).toBe(isoAt(30));
     expect(byUser[SECOND_USER.id].task).toBeUndefined();
     expect(byUser[SECOND_USER.id].last_activity_time).toBe(isoAt(0));

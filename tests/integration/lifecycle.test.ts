@@ -1,4 +1,4 @@
-import { describe, expect, test } from 'vitest';
+import { beforeEach, describe, expect, test } from 'vitest';
 
 import { TEST_TARGETS } from '../helpers/database';
 
@@ -6,6 +6,8 @@ import {
   bodyOf,
   COMPANY,
   countedWorkers,
+  createQueue,
+  createTask,
   errorEnvelope,
   expectOk,
   isoAt,
@@ -21,6 +23,19 @@ import {
 } from './fixtures';
 
 const DAY = 86_400;
+
+/** Ids of the queues and the task the tests name, created before each test. */
+const catalog = { queueA: '', queueB: '', queueC: '', task1: '' };
+
+/** The queue reference get_all returns for an empty queue. */
+function queueRef(id: string, name: string) {
+  return { id, name, num_tasks: 0 };
+}
+
+/** The task reference get_all returns for a task that never ran. */
+function taskRef(id: string, name: string) {
+  return { id, name, running_time: 0, last_iteration: 0 };
+}
 
 /** Returns the one worker entry get_all lists with last_seen disabled. */
 async function onlyEntry(api: ApiFixture): Promise<Record<string, unknown>> {
@@ -66,13 +81,20 @@ async function hourlyActivity(api: ApiFixture) {
 describe.each(TEST_TARGETS)('worker lifecycle on %s', (target) => {
   const api = useApiServer(target);
 
+  beforeEach(async () => {
+    catalog.queueA = await createQueue(api, 'queue-a');
+    catalog.queueB = await createQueue(api, 'queue-b');
+    catalog.queueC = await createQueue(api, 'queue-c');
+    catalog.task1 = await createTask(api, 'task-1');
+  });
+
   describe('workers.register', () => {
     test('entry fields are exact', async () => {
       expectOk(
         await api.call('workers.register', {
           worker: 'gpu-box-07:gpu0,1',
           timeout: 120,
-          queues: ['queue-a', 'queue-b'],
+          queues: [catalog.queueA, catalog.queueB],
           tags: ['gpu', 'linux'],
           system_tags: ['pool:prod'],
         }),
@@ -90,7 +112,7 @@ describe.each(TEST_TARGETS)('worker lifecycle on %s', (target) => {
             ip: '127.0.0.1',
             register_time: '2026-01-01T00:00:00.000Z',
             last_activity_time: '2026-01-01T00:00:00.000Z',
-            queues: [{ id: 'queue-a' }, { id: 'queue-b' }],
+            queues: [queueRef(catalog.queueA, 'queue-a'), queueRef(catalog.queueB, 'queue-b')],
             tags: ['gpu', 'linux'],
             system_tags: ['pool:prod'],
           },
@@ -162,12 +184,12 @@ describe.each(TEST_TARGETS)('worker lifecycle on %s', (target) => {
     });
 
     test('register again replaces the entry and clears task and queue', async () => {
-      await registerWorker(api, 'w', { queues: ['queue-a'], tags: ['old'], system_tags: ['old-system'] });
+      await registerWorker(api, 'w', { queues: [catalog.queueA], tags: ['old'], system_tags: ['old-system'] });
       api.clock.advance(10);
-      await reportStatus(api, 'w', { task: 'task-1', queue: 'queue-a' });
+      await reportStatus(api, 'w', { task: catalog.task1, queue: catalog.queueA });
       api.clock.advance(10);
 
-      expectOk(await api.call('workers.register', { worker: 'w', timeout: 60, queues: ['queue-b'], tags: ['new'] }));
+      expectOk(await api.call('workers.register', { worker: 'w', timeout: 60, queues: [catalog.queueB], tags: ['new'] }));
 
       expect(await onlyEntry(api)).toEqual({
         id: 'w',
@@ -177,7 +199,7 @@ describe.each(TEST_TARGETS)('worker lifecycle on %s', (target) => {
         ip: '127.0.0.1',
         register_time: isoAt(20),
         last_activity_time: isoAt(20),
-        queues: [{ id: 'queue-b' }],
+        queues: [queueRef(catalog.queueB, 'queue-b')],
         tags: ['new'],
         system_tags: [],
       });
@@ -245,7 +267,7 @@ describe.each(TEST_TARGETS)('worker lifecycle on %s', (target) => {
 
     test('stats of an expired worker stay', async () => {
       await registerWorker(api, 'w', { timeout: 30 });
-      await reportStatus(api, 'w', { task: 'task-1', machine_stats: { cpu_usage: 42 } });
+      await reportStatus(api, 'w', { task: catalog.task1, machine_stats: { cpu_usage: 42 } });
       api.clock.advance(60);
 
       expect(await countedWorkers(api)).toBe(0);
@@ -338,15 +360,15 @@ describe.each(TEST_TARGETS)('worker lifecycle on %s', (target) => {
 
   describe('workers.status_report', () => {
     test('report updates times, task, queue, queues and tags', async () => {
-      await registerWorker(api, 'w', { queues: ['queue-a'], tags: ['registered'], system_tags: ['registered-system'] });
+      await registerWorker(api, 'w', { queues: [catalog.queueA], tags: ['registered'], system_tags: ['registered-system'] });
       api.clock.advance(30);
 
       const result = await api.call('workers.status_report', {
         worker: 'w',
         timestamp: api.clock.seconds(),
-        task: 'task-1',
-        queue: 'queue-b',
-        queues: ['queue-b', 'queue-c'],
+        task: catalog.task1,
+        queue: catalog.queueB,
+        queues: [catalog.queueB, catalog.queueC],
         tags: ['reported'],
         system_tags: ['reported-system'],
       });
@@ -362,17 +384,17 @@ describe.each(TEST_TARGETS)('worker lifecycle on %s', (target) => {
         register_time: isoAt(0),
         last_activity_time: isoAt(30),
         last_report_time: isoAt(30),
-        task: { id: 'task-1' },
-        queue: { id: 'queue-b' },
-        queues: [{ id: 'queue-b' }, { id: 'queue-c' }],
+        task: taskRef(catalog.task1, 'task-1'),
+        queue: queueRef(catalog.queueB, 'queue-b'),
+        queues: [queueRef(catalog.queueB, 'queue-b'), queueRef(catalog.queueC, 'queue-c')],
         tags: ['reported'],
         system_tags: ['reported-system'],
       });
     });
 
     test('report without task and queue clears them and keeps queues and tags', async () => {
-      await registerWorker(api, 'w', { queues: ['queue-a'], tags: ['registered'], system_tags: ['registered-system'] });
-      await reportStatus(api, 'w', { task: 'task-1', queue: 'queue-a' });
+      await registerWorker(api, 'w', { queues: [catalog.queueA], tags: ['registered'], system_tags: ['registered-system'] });
+      await reportStatus(api, 'w', { task: catalog.task1, queue: catalog.queueA });
       api.clock.advance(45);
 
       await reportStatus(api, 'w');
@@ -381,7 +403,7 @@ describe.each(TEST_TARGETS)('worker lifecycle on %s', (target) => {
       expect(entry.task).toBeUndefined();
       expect(entry.queue).toBeUndefined();
       expect(entry.project).toBeUndefined();
-      expect(entry.queues).toEqual([{ id: 'queue-a' }]);
+      expect(entry.queues).toEqual([queueRef(catalog.queueA, 'queue-a')]);
       expect(entry.tags).toEqual(['registered']);
       expect(entry.system_tags).toEqual(['registered-system']);
       expect(entry.last_activity_time).toBe(isoAt(45));
@@ -389,11 +411,11 @@ describe.each(TEST_TARGETS)('worker lifecycle on %s', (target) => {
     });
 
     test('empty queues list keeps the queues', async () => {
-      await registerWorker(api, 'w', { queues: ['queue-a'] });
+      await registerWorker(api, 'w', { queues: [catalog.queueA] });
 
       await reportStatus(api, 'w', { queues: [] });
 
-      expect((await onlyEntry(api)).queues).toEqual([{ id: 'queue-a' }]);
+      expect((await onlyEntry(api)).queues).toEqual([queueRef(catalog.queueA, 'queue-a')]);
     });
 
     test('empty tag lists are present and clear the tags', async () => {
@@ -407,15 +429,15 @@ describe.each(TEST_TARGETS)('worker lifecycle on %s', (target) => {
     });
 
     test('null task, queue and tags mean absent', async () => {
-      await registerWorker(api, 'w', { queues: ['queue-a'], tags: ['registered'] });
-      await reportStatus(api, 'w', { task: 'task-1', queue: 'queue-a' });
+      await registerWorker(api, 'w', { queues: [catalog.queueA], tags: ['registered'] });
+      await reportStatus(api, 'w', { task: catalog.task1, queue: catalog.queueA });
 
       await reportStatus(api, 'w', { task: null, queue: null, queues: null, tags: null, system_tags: null, machine_stats: null });
 
       const entry = await onlyEntry(api);
       expect(entry.task).toBeUndefined();
       expect(entry.queue).toBeUndefined();
-      expect(entry.queues).toEqual([{ id: 'queue-a' }]);
+      expect(entry.queues).toEqual([queueRef(catalog.queueA, 'queue-a')]);
       expect(entry.tags).toEqual(['registered']);
     });
 
@@ -454,7 +476,7 @@ describe.each(TEST_TARGETS)('worker lifecycle on %s', (target) => {
     test('report without machine_stats counts as activity and adds no samples', async () => {
       await registerWorker(api, 'w');
 
-      await reportStatus(api, 'w', { task: 'task-1' });
+      await reportStatus(api, 'w', { task: catalog.task1 });
       await reportStatus(api, 'w', { machine_stats: {} });
 
       expect(await cpuMaxSeries(api, 'w')).toEqual([]);
@@ -497,8 +519,8 @@ describe.each(TEST_TARGETS)('worker lifecycle on %s', (target) => {
       const result = await api.call('workers.status_report', {
         worker: 'w',
         timestamp,
-        task: 'task-1',
-        queue: 'queue-a',
+        task: catalog.task1,
+        queue: catalog.queueA,
         tags: ['changed'],
         machine_stats: { cpu_usage: 1 },
       });

@@ -74,7 +74,8 @@ describe.each(TEST_TARGETS)('wire protocol on %s', (target) => {
 
     test.each([
       ['/api/workers.no_such_action', 'workers.no_such_action', '2.30'],
-      ['/api/v2.30/queues.get_all', 'queues.get_all', '2.30'],
+      ['/api/v2.30/models.get_all', 'models.get_all', '2.30'],
+      ['/api/v2.3/queues.get_all', 'queues.get_all', '2.3'],
       ['/api/v2.4/workers.get_everything', 'workers.get_everything', '2.4'],
       ['/api/workers', 'workers', '2.30'],
     ])('unknown endpoint %s is 404/0', async (path, name, version) => {

@@ -201,6 +201,22 @@ describe.skipIf(!ADMIN_URL)(
     // This test expects the database to contain no workers yet, so it runs before the others,
     // which use worker ids and time windows of their own.
     test('fleet via both instances reads identically', async () => {
+      // The queues and tasks the fleet names are created on A, and read through both.
+      const catalogIds = new Map<string, string>();
+      for (const name of ['q-cpu', 'q-gpu', 'q-services']) {
+        const created = await callOn(0, 'queues.create', { name });
+        expectOk(created, 'A');
+        catalogIds.set(name, created.data.id);
+      }
+      for (const name of ['task-a', 'task-b', 'task-c', 'task-d']) {
+        const created = await callOn(1, 'tasks.create', { name, type: 'training' });
+        expectOk(created, 'B');
+        catalogIds.set(name, created.data.id);
+      }
+      const idOf = (name: string | undefined) => (name === undefined ? undefined : catalogIds.get(name));
+      const queueRef = (name: string) => ({ id: idOf(name), name, num_tasks: 0 });
+      const taskRef = (name: string) => ({ id: idOf(name), name, running_time: 0, last_iteration: 0 });
+
       // Each worker registers on A or B by turn, and gpu-box-01 also registers on A at the same moment.
       const registrations = FLEET.map((worker, index) => ({ worker, instance: index % 2 }));
       registrations.push({ worker: FLEET[1], instance: 0 });
@@ -209,7 +225,7 @@ describe.skipIf(!ADMIN_URL)(
           callOn(instance, 'workers.register', {
             worker: worker.id,
             timeout: LONG_TIMEOUT,
-            queues: worker.queues,
+            queues: worker.queues.map(idOf),
             tags: worker.tags,
             system_tags: worker.systemTags,
           }),
@@ -226,7 +242,7 @@ describe.skipIf(!ADMIN_URL)(
           callOn(instance, 'workers.status_report', {
             worker: worker.id,
             timestamp: T + REPORT_SPACING * k,
-            task: worker.tasks[k],
+            task: idOf(worker.tasks[k]),
             machine_stats: machineStats(worker, k),
           }),
         ),
@@ -237,7 +253,13 @@ describe.skipIf(!ADMIN_URL)(
       for (const [index, worker] of FLEET.entries()) {
         const instance = (index + 1) % 2;
         expectOk(
-          await callOn(instance, 'workers.status_report', { worker: worker.id, timestamp: T + 150, ...worker.last }),
+          await callOn(instance, 'workers.status_report', {
+            worker: worker.id,
+            timestamp: T + 150,
+            task: idOf(worker.last.task),
+            queue: idOf(worker.last.queue),
+            queues: worker.last.queues?.map(idOf),
+          }),
           INSTANCE_NAMES[instance],
         );
       }
@@ -246,30 +268,30 @@ describe.skipIf(!ADMIN_URL)(
         workers: [
           workerEntry('cpu-box:cpu:2', {
             last_report_time: NOW_ISO,
-            queue: { id: 'q-cpu' },
-            queues: [{ id: 'q-cpu' }],
+            queue: queueRef('q-cpu'),
+            queues: [queueRef('q-cpu')],
             tags: ['cpu'],
             system_tags: [],
           }),
           workerEntry('gpu-box-01:gpu0,1', {
             last_report_time: NOW_ISO,
-            task: { id: 'task-a' },
-            queue: { id: 'q-gpu' },
-            queues: [{ id: 'q-gpu' }],
+            task: taskRef('task-a'),
+            queue: queueRef('q-gpu'),
+            queues: [queueRef('q-gpu')],
             tags: ['gpu'],
             system_tags: ['pool-a'],
           }),
           workerEntry('gpu-box-02:gpu0', {
             last_report_time: NOW_ISO,
-            queue: { id: 'q-gpu' },
-            queues: [{ id: 'q-gpu' }],
+            queue: queueRef('q-gpu'),
+            queues: [queueRef('q-gpu')],
             tags: ['gpu'],
             system_tags: [],
           }),
           workerEntry('host:service:7f3a', {
             last_report_time: NOW_ISO,
-            task: { id: 'task-d' },
-            queues: [{ id: 'q-services' }],
+            task: taskRef('task-d'),
+            queues: [queueRef('q-services')],
             tags: [],
             system_tags: [],
           }),
@@ -441,9 +463,17 @@ describe.skipIf(!ADMIN_URL)(
 
     test('worker registered on A reports through B', async () => {
       const worker = 'relay-box:gpu0';
-      expectOk(await callOn(0, 'workers.register', { worker, timeout: 600, queues: ['q-relay'] }), 'A');
+      const queueCreated = await callOn(0, 'queues.create', { name: 'q-relay' });
+      const taskCreated = await callOn(1, 'tasks.create', { name: 'task-r', type: 'training' });
+      expectOk(queueCreated, 'A');
+      expectOk(taskCreated, 'B');
+      const queueId: string = queueCreated.data.id;
+      const taskId: string = taskCreated.data.id;
+      const queueRef = { id: queueId, name: 'q-relay', num_tasks: 0 };
+
+      expectOk(await callOn(0, 'workers.register', { worker, timeout: 600, queues: [queueId] }), 'A');
       expect(await readBoth('workers.get_all', { worker_pattern: 'relay-box:*' })).toEqual({
-        workers: [workerEntry(worker, { queues: [{ id: 'q-relay' }], tags: [], system_tags: [] })],
+        workers: [workerEntry(worker, { queues: [queueRef], tags: [], system_tags: [] })],
       });
 
       expectOk(
@@ -451,8 +481,8 @@ describe.skipIf(!ADMIN_URL)(
           worker,
           // Milliseconds, as clearml-agent sends them.
           timestamp: (NOW - 30) * 1000,
-          task: 'task-r',
-          queue: 'q-relay',
+          task: taskId,
+          queue: queueId,
           machine_stats: { cpu_usage: 55.5, gpu_memory_used: [1024, 2048] },
         }),
         'B',
@@ -462,9 +492,9 @@ describe.skipIf(!ADMIN_URL)(
         workers: [
           workerEntry(worker, {
             last_report_time: NOW_ISO,
-            task: { id: 'task-r' },
-            queue: { id: 'q-relay' },
-            queues: [{ id: 'q-relay' }],
+            task: { id: taskId, name: 'task-r', running_time: 0, last_iteration: 0 },
+            queue: queueRef,
+            queues: [queueRef],
             tags: [],
             system_tags: [],
           }),
