@@ -17,28 +17,58 @@ import { COMPANY, expectOk, isoAt, LONG_TIMEOUT, T, USER, useApiServer } from '.
 
 const SHARED_WORKER = 'gpu-box-01:gpu0';
 const B_ONLY_WORKER = 'gpu-box-02:gpu0';
-const SHARED_QUEUE = 'default';
-const SHARED_TASK = 'aa11bb22cc33dd44ee55ff6677889900';
+const SHARED_QUEUE_NAME = 'default';
+const SHARED_TASK_NAME = 'train resnet';
 
 describe.each(TEST_TARGETS)('tenant isolation on %s', (target) => {
   const api = useApiServer(target);
   let tenantB: NewCredential;
+  // Each company's queue and task of the same names; the service makes their ids.
+  let queueA: string;
+  let queueB: string;
+  let taskA: string;
+  let taskB: string;
 
   const asA = (endpoint: string, body: unknown = {}) => api.call(endpoint, body);
   const asB = (endpoint: string, body: unknown = {}) =>
     api.call(endpoint, body, { headers: { authorization: basicAuthorization(tenantB) } });
 
-  /** Registers the workers of both companies and sends one report each, with the same names. */
-  async function seedBothCompanies(): Promise<void> {
-    const register = { worker: SHARED_WORKER, timeout: LONG_TIMEOUT, queues: [SHARED_QUEUE] };
-    expectOk(await asA('workers.register', { ...register, tags: ['a-tag'] }));
-    expectOk(await asB('workers.register', { ...register, tags: ['b-tag'] }));
-    expectOk(await asB('workers.register', { ...register, worker: B_ONLY_WORKER, tags: ['b-tag'] }));
+  /** Creates a catalog object as one company and returns its id. */
+  async function createAs(as: typeof asA, endpoint: string, body: Record<string, unknown>): Promise<string> {
+    const result = await as(endpoint, body);
+    expectOk(result);
 
-    const report = { timestamp: T, task: SHARED_TASK, queue: SHARED_QUEUE };
-    expectOk(await asA('workers.status_report', { ...report, worker: SHARED_WORKER, machine_stats: { cpu_usage: 10 } }));
-    expectOk(await asB('workers.status_report', { ...report, worker: SHARED_WORKER, machine_stats: { cpu_usage: 70, gpu_usage: [90] } }));
-    expectOk(await asB('workers.status_report', { ...report, worker: B_ONLY_WORKER, task: undefined, machine_stats: { cpu_usage: 30 } }));
+    return result.data.id as string;
+  }
+
+  /**
+   * Creates a queue and a task of the same names in both companies, registers the
+   * workers of both and sends one report each.
+   */
+  async function seedBothCompanies(): Promise<void> {
+    queueA = await createAs(asA, 'queues.create', { name: SHARED_QUEUE_NAME });
+    queueB = await createAs(asB, 'queues.create', { name: SHARED_QUEUE_NAME });
+    taskA = await createAs(asA, 'tasks.create', { name: SHARED_TASK_NAME, type: 'training' });
+    taskB = await createAs(asB, 'tasks.create', { name: SHARED_TASK_NAME, type: 'training' });
+
+    const register = { worker: SHARED_WORKER, timeout: LONG_TIMEOUT };
+    expectOk(await asA('workers.register', { ...register, queues: [queueA], tags: ['a-tag'] }));
+    expectOk(await asB('workers.register', { ...register, queues: [queueB], tags: ['b-tag'] }));
+    expectOk(await asB('workers.register', { ...register, queues: [queueB], worker: B_ONLY_WORKER, tags: ['b-tag'] }));
+
+    expectOk(
+      await asA('workers.status_report', { worker: SHARED_WORKER, timestamp: T, task: taskA, queue: queueA, machine_stats: { cpu_usage: 10 } }),
+    );
+    expectOk(
+      await asB('workers.status_report', {
+        worker: SHARED_WORKER,
+        timestamp: T,
+        task: taskB,
+        queue: queueB,
+        machine_stats: { cpu_usage: 70, gpu_usage: [90] },
+      }),
+    );
+    expectOk(await asB('workers.status_report', { worker: B_ONLY_WORKER, timestamp: T, queue: queueB, machine_stats: { cpu_usage: 30 } }));
   }
 
   function workerSummaries(result: ApiCallResult) {
@@ -77,9 +107,9 @@ describe.each(TEST_TARGETS)('tenant isolation on %s', (target) => {
       register_time: isoAt(0),
       last_activity_time: isoAt(0),
       last_report_time: isoAt(0),
-      task: { id: SHARED_TASK },
-      queue: { id: SHARED_QUEUE },
-      queues: [{ id: SHARED_QUEUE }],
+      task: { id: taskA, name: SHARED_TASK_NAME, running_time: 0, last_iteration: 0 },
+      queue: { id: queueA, name: SHARED_QUEUE_NAME, num_tasks: 0 },
+      queues: [{ id: queueA, name: SHARED_QUEUE_NAME, num_tasks: 0 }],
       tags: ['a-tag'],
       system_tags: [],
     });
@@ -166,13 +196,13 @@ describe.each(TEST_TARGETS)('tenant isolation on %s', (target) => {
     api.clock.advance(30);
 
     const foreign = await asA('workers.status_report', { worker: B_ONLY_WORKER, timestamp: T + 30, machine_stats: { cpu_usage: 1 } });
-    expectOk(await asA('workers.status_report', { worker: SHARED_WORKER, timestamp: T + 30, queue: 'a-queue', machine_stats: { cpu_usage: 20 } }));
+    expectOk(await asA('workers.status_report', { worker: SHARED_WORKER, timestamp: T + 30, queue: queueA, machine_stats: { cpu_usage: 20 } }));
 
     expect([foreign.status, foreign.meta.result_subcode]).toEqual([400, 1001]);
     const entriesB = (await asB('workers.get_all', { last_seen: 0 })).data.workers as Record<string, unknown>[];
     expect(entriesB.map((entry) => [entry.id, entry.last_activity_time, entry.task, entry.queue])).toEqual([
-      [SHARED_WORKER, isoAt(0), { id: SHARED_TASK }, { id: SHARED_QUEUE }],
-      [B_ONLY_WORKER, isoAt(0), undefined, { id: SHARED_QUEUE }],
+      [SHARED_WORKER, isoAt(0), { id: taskB, name: SHARED_TASK_NAME, running_time: 0, last_iteration: 0 }, { id: queueB, name: SHARED_QUEUE_NAME, num_tasks: 0 }],
+      [B_ONLY_WORKER, isoAt(0), undefined, { id: queueB, name: SHARED_QUEUE_NAME, num_tasks: 0 }],
     ]);
     const statsB = await asB('workers.get_stats', {
       from_date: T,
@@ -184,6 +214,22 @@ describe.each(TEST_TARGETS)('tenant isolation on %s', (target) => {
       [SHARED_WORKER, [70]],
       [B_ONLY_WORKER, [30]],
     ]);
+  });
+
+  test('catalog ids never cross companies', async () => {
+    await seedBothCompanies();
+
+    const foreignQueue = await asA('workers.register', { worker: 'gpu-box-09', timeout: LONG_TIMEOUT, queues: [queueB] });
+    const foreignTask = await asA('workers.status_report', { worker: SHARED_WORKER, timestamp: T + 1, task: taskB });
+    const taskLookup = await asA('tasks.get_by_id', { task: taskB });
+    const queuesOfA = await asA('queues.get_all', { name: SHARED_QUEUE_NAME });
+    const tasksOfB = await asB('tasks.get_all', {});
+
+    expect([foreignQueue.status, foreignQueue.meta.result_subcode]).toEqual([400, 701]);
+    expect([foreignTask.status, foreignTask.meta.result_subcode]).toEqual([400, 101]);
+    expect([taskLookup.status, taskLookup.meta.result_subcode]).toEqual([400, 101]);
+    expect(queuesOfA.data.queues.map((queue: { id: string }) => queue.id)).toEqual([queueA]);
+    expect(tasksOfB.data.tasks.map((task: { id: string }) => task.id)).toEqual([taskB]);
   });
 
   test('tokens act for their own company', async () => {

@@ -46,9 +46,12 @@ function reportTimestamp(worker: number, k: number): number {
   return HOUR + k * REPORT_SPACING + worker * 7;
 }
 
-/** Report `k` of `worker` names a task when (worker + k) is a multiple of 3. */
+/** The id of each worker's task, created through tasks.create before the reports. */
+const taskIds: string[] = [];
+
+/** Report `k` of `worker` names the worker's task when (worker + k) is a multiple of 3. */
 function reportTask(worker: number, k: number): string | undefined {
-  return (worker + k) % 3 === 0 ? `task-${worker}` : undefined;
+  return (worker + k) % 3 === 0 ? (taskIds[worker] ?? `missing-task-${worker}`) : undefined;
 }
 
 /** Builds the body of report `k` of `worker`; every value is exact in float4. */
@@ -143,6 +146,11 @@ describe.skipIf(!ADMIN_URL)(
       // Half the workers register on each instance. Each wave sends one report per
       // worker at once, alternating the instance, while both refresh in the background.
       for (let worker = 0; worker < WORKERS; worker++) {
+        const task = await callApi(urls[worker % 2], 'tasks.create', { name: `train ${worker}`, type: 'training' });
+        if (task.status !== 200) {
+          throw new Error(`tasks.create for ${workerId(worker)} failed: ${task.meta.result_msg}`);
+        }
+        taskIds[worker] = task.data.id as string;
         const registered = await callApi(urls[worker % 2], 'workers.register', { worker: workerId(worker), timeout: 3600 });
         if (registered.status !== 200) {
           throw new Error(`register of ${workerId(worker)} failed: ${registered.meta.result_msg}`);
