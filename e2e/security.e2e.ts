@@ -79,7 +79,7 @@ test('page responses carry the security headers', async ({ request }) => {
     expect(response.status(), path).toBe(200);
     expect(headers['content-security-policy'], path).toMatch(PAGE_POLICY);
     expect(headers['x-content-type-options'], path).toBe('nosniff');
-    expect(headers['referrer-policy'], path).toBe('no-referrer');
+    expect(headers['referrer-policy'], path).toBe('same-origin');
     expect(headers['x-frame-options'], path).toBe('DENY');
   }
 });
@@ -113,7 +113,7 @@ test('API responses carry the security headers', async ({ request }) => {
   expect(headers['content-type']).toContain('application/json');
   expect(headers['content-security-policy']).toBe("default-src 'none'; frame-ancestors 'none'");
   expect(headers['x-content-type-options']).toBe('nosniff');
-  expect(headers['referrer-policy']).toBe('no-referrer');
+  expect(headers['referrer-policy']).toBe('same-origin');
   expect(headers['x-frame-options']).toBe('DENY');
 });
 

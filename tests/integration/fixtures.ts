@@ -184,23 +184,27 @@ export function bodyOf(result: ApiCallResult): { meta: unknown; data: unknown } 
  * Returns every stored worker entry and report, in a fixed order, so that a test can
  * compare the store before and after a rejected request.
  */
-export async function storedRows(api: ApiFixture): Promise<{ workers: unknown[]; reports: unknown[] }> {
+export async function storedRows(
+  api: ApiFixture,
+): Promise<{ workers: unknown[]; reports: unknown[]; queues: unknown[]; tasks: unknown[]; projects: unknown[] }> {
   const workers = await queryRows(api.db, sql`SELECT * FROM workers ORDER BY company_id, user_id, worker_id`);
   const reports = await queryRows(api.db, sql`SELECT * FROM reports ORDER BY company_id, worker_id, time, xid`);
+  const queues = await queryRows(api.db, sql`SELECT * FROM queues ORDER BY company_id, id`);
+  const tasks = await queryRows(api.db, sql`SELECT * FROM tasks ORDER BY company_id, id`);
+  const projects = await queryRows(api.db, sql`SELECT * FROM projects ORDER BY company_id, id`);
 
-  return { workers, reports };
+  return { workers, reports, queues, tasks, projects };
 }
 
 /**
- * One valid request of every endpoint for worker `w`, in an order that succeeds when sent
- * one after the other: register first, unregister last.
+ * One valid request of every workers endpoint for worker `w`, and of the catalog
+ * endpoints that need no id made by the service, in an order that succeeds when sent one
+ * after the other: register first, unregister last. The workers requests name no queue
+ * or task, because those ids exist only once the service has made them.
  */
 export const VALID_REQUESTS: readonly (readonly [endpoint: string, body: Record<string, unknown>])[] = [
-  ['workers.register', { worker: 'w', timeout: LONG_TIMEOUT, queues: ['queue-1'], tags: ['gpu'], system_tags: ['linux'] }],
-  [
-    'workers.status_report',
-    { worker: 'w', timestamp: T, task: 'task-1', queue: 'queue-1', queues: ['queue-1'], tags: ['gpu'], machine_stats: { cpu_usage: [10, 20], memory_used: 512 } },
-  ],
+  ['workers.register', { worker: 'w', timeout: LONG_TIMEOUT, tags: ['gpu'], system_tags: ['linux'] }],
+  ['workers.status_report', { worker: 'w', timestamp: T, tags: ['gpu'], machine_stats: { cpu_usage: [10, 20], memory_used: 512 } }],
   ['workers.get_all', { last_seen: 0, tags: ['gpu'], worker_pattern: 'w*' }],
   ['workers.get_count', { system_tags: ['-windows'] }],
   ['workers.get_metric_keys', { worker_ids: ['w'] }],
@@ -209,5 +213,11 @@ export const VALID_REQUESTS: readonly (readonly [endpoint: string, body: Record<
     { worker_ids: ['w'], from_date: T - 3600, to_date: T + 3600, interval: 60, items: [{ key: 'cpu_usage', aggregation: 'max' }], split_by_variant: true },
   ],
   ['workers.get_activity_report', { from_date: T - 3600, to_date: T + 3600, interval: 60 }],
+  ['queues.create', { name: 'gpu-queue', tags: ['gpu'] }],
+  ['queues.get_all', { name: 'gpu\\-queue', only_fields: ['name'] }],
+  ['tasks.create', { name: 'train resnet', type: 'training' }],
+  ['tasks.get_all', { status: ['created'] }],
+  ['projects.create', { name: 'vision' }],
+  ['projects.get_all', { name: 'vis' }],
   ['workers.unregister', { worker: 'w' }],
 ];

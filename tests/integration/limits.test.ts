@@ -43,6 +43,11 @@ interface LimitCase {
   endpoint: string;
   /** The request with the limit reached: accepted. */
   atLimit: Record<string, unknown>;
+  /**
+   * The subcode of the 400 the request at the limit gets past validation, because the
+   * ids it names do not exist: 701 for queues, 101 for a task. Unset: it returns 200.
+   */
+  unknownIdSubcode?: number;
   /** The same request one past the limit: 400/12. */
   overLimit: Record<string, unknown>;
   field: string;
@@ -121,6 +126,7 @@ const CASES: LimitCase[] = [
   ]),
   {
     label: 'register with 100 queues',
+    unknownIdSubcode: 701,
     endpoint: 'workers.register',
     atLimit: { worker: WORKER, queues: strings(100) },
     overLimit: { worker: WORKER, queues: strings(101) },
@@ -130,6 +136,7 @@ const CASES: LimitCase[] = [
   },
   {
     label: 'status_report with a queues entry of 128 characters',
+    unknownIdSubcode: 701,
     endpoint: 'workers.status_report',
     atLimit: { ...REPORT, queues: ['x'.repeat(128)] },
     overLimit: { ...REPORT, queues: ['x'.repeat(129)] },
@@ -139,6 +146,7 @@ const CASES: LimitCase[] = [
   },
   {
     label: 'status_report with a queue of 128 characters',
+    unknownIdSubcode: 701,
     endpoint: 'workers.status_report',
     atLimit: { ...REPORT, queue: 'q'.repeat(128) },
     overLimit: { ...REPORT, queue: 'q'.repeat(129) },
@@ -148,6 +156,7 @@ const CASES: LimitCase[] = [
   },
   {
     label: 'status_report with a task id of 255 characters',
+    unknownIdSubcode: 101,
     endpoint: 'workers.status_report',
     atLimit: { ...REPORT, task: 't'.repeat(255) },
     overLimit: { ...REPORT, task: 't'.repeat(256) },
@@ -255,7 +264,13 @@ describe.each(TEST_TARGETS)('input limits on %s', (target) => {
   test.each(CASES.map((limit) => [limit.label, limit] as const))('%s is accepted', async (_label, limit) => {
     await seedWorker(api);
 
-    expectOk(await api.call(limit.endpoint, limit.atLimit));
+    const result = await api.call(limit.endpoint, limit.atLimit);
+
+    if (limit.unknownIdSubcode === undefined) {
+      expectOk(result);
+    } else {
+      expect([result.status, result.meta.result_subcode]).toEqual([400, limit.unknownIdSubcode]);
+    }
   });
 
   test.each(CASES.map((limit) => [limit.label, limit] as const))('%s plus one is 400/12 storing nothing', async (_label, limit) => {

@@ -20,7 +20,14 @@ const RAW_PREFIX = '\u0001raw:';
 const RAW_NUMBERS = ['1e400', '-1e400', '1e-400', '-0', '123456789012345678901234567890', '0.1e1', '1E+2'];
 
 /** Endpoints that change stored workers or reports. */
-const WRITING_ENDPOINTS = new Set(['workers.register', 'workers.unregister', 'workers.status_report']);
+const WRITING_ENDPOINTS = new Set([
+  'workers.register',
+  'workers.unregister',
+  'workers.status_report',
+  'queues.create',
+  'tasks.create',
+  'projects.create',
+]);
 
 /** Values that validation must reject or store safely: wrong types, extremes, odd text, nesting. */
 const hostileValue: fc.Arbitrary<unknown> = fc.oneof(
