@@ -1,6 +1,7 @@
 import { sql, type SQL } from 'drizzle-orm';
 
-import { queryRows, type Database, type Executor } from './client';
+import { queryRows, tryTransactionLock, type Database, type Executor } from './client';
+import { LOCK_KEYS } from './locks';
 
 /** A rollup whose per-metric results are also kept as series chunks. */
 export interface ChunkedRollup {
@@ -33,8 +34,6 @@ export const PARTIAL_REBUILD_SECONDS = 3600;
 /** (worker, span) pairs compacted per statement, which bounds how long the lock is held. */
 const COMPACTION_BATCH = 200;
 
-// Compaction shares the refresh lock: both write the rollups' derived state.
-const REFRESH_LOCK_KEY = 7_261_002;
 
 function chunkStartOf(column: SQL, span: number): SQL {
   const seconds = sql.raw(String(span));
@@ -91,11 +90,7 @@ export interface CompactionResult {
 export async function compactChunks(db: Database, now: Date): Promise<CompactionResult> {
   return db.transaction(
     async (transaction) => {
-      const [lock] = await queryRows<{ locked: boolean }>(
-        transaction,
-        sql`SELECT pg_try_advisory_xact_lock(${REFRESH_LOCK_KEY}) AS locked`,
-      );
-      if (!lock?.locked) {
+      if (!(await tryTransactionLock(transaction, LOCK_KEYS.rollups))) {
         return { ran: false, compacted: 0, more: true };
       }
 
@@ -116,8 +111,8 @@ export async function compactChunks(db: Database, now: Date): Promise<Compaction
 
       return { ran: true, compacted, more };
     },
-    // Read committed: each statement takes its snapshot after the lock is held, so it sees
-    // every refresh that committed before, and no refresh runs meanwhile.
+    // Read committed: each statement takes its snapshot after the lock is held, so its
+    // snapshot includes every refresh committed before, and no refresh runs meanwhile.
     { isolationLevel: 'read committed' },
   );
 }

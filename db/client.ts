@@ -3,8 +3,9 @@ import path from 'node:path';
 
 import type { PGlite } from '@electric-sql/pglite';
 import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
-import type { Logger as QueryLogger, SQL } from 'drizzle-orm';
+import { sql, type Logger as QueryLogger, type SQL } from 'drizzle-orm';
 
+import { LOCK_KEYS } from './locks';
 import * as schema from './schema';
 
 /** A Drizzle handle over either PostgreSQL (postgres driver) or embedded PGlite. */
@@ -29,9 +30,6 @@ export type DatabaseOptions = (
 
 /** Maximum wait before reconnecting to PostgreSQL after a connection failed, in seconds. */
 const MAX_RECONNECT_DELAY_SECONDS = 0.1;
-
-// Key of the PostgreSQL advisory lock held while migrations run.
-const MIGRATION_LOCK_KEY = 7_261_000;
 
 /** Folder of the drizzle-kit migrations; both drivers apply the same files. */
 export const MIGRATIONS_FOLDER = path.join(process.cwd(), 'db', 'migrations');
@@ -66,7 +64,7 @@ export async function openDatabase(options: DatabaseOptions): Promise<DatabaseHa
     // run on one connection holding an advisory lock; closing it releases the lock.
     const migrator = postgres(options.url, { max: 1, onnotice: () => {} });
     try {
-      await migrator`SELECT pg_advisory_lock(${MIGRATION_LOCK_KEY})`;
+      await migrator`SELECT pg_advisory_lock(${LOCK_KEYS.migrations})`;
       await migrate(drizzle(migrator), { migrationsFolder: MIGRATIONS_FOLDER });
     } catch (error) {
       await client.end({ timeout: 5 });
@@ -207,6 +205,13 @@ export async function queryPrepared<Row>(db: Database, query: string, params: un
   }
 
   return (await client.query(query, params)).rows as Row[];
+}
+
+/** Takes a transaction-level advisory lock when it is free; returns whether the transaction now holds it. */
+export async function tryTransactionLock(transaction: Executor, key: number): Promise<boolean> {
+  const [lock] = await queryRows<{ locked: boolean }>(transaction, sql`SELECT pg_try_advisory_xact_lock(${key}) AS locked`);
+
+  return lock?.locked === true;
 }
 
 /** Returns a JSON column's value parsed; both drivers parse json already, but a string is parsed here. */

@@ -1,6 +1,7 @@
 import { sql } from 'drizzle-orm';
 
 import { findPostgresError, queryRows, type Database, type Executor } from './client';
+import { LOCK_KEYS } from './locks';
 
 /**
  * Native time partitions of the tables that grow with time. Reports and per-minute and
@@ -22,9 +23,6 @@ export interface Partition {
   from: Date;
   to: Date;
 }
-
-// Two instances may create the same partition at once: the DDL runs under this lock.
-const PARTITION_LOCK_KEY = 7_261_001;
 
 /** Returns the partition of `table` that contains `time`. */
 export function partitionFor(table: PartitionedTable, time: Date): Partition {
@@ -74,7 +72,7 @@ export async function ensurePartitions(db: Database, table: PartitionedTable, ti
   }
 
   await db.transaction(async (transaction) => {
-    await transaction.execute(sql`SELECT pg_advisory_xact_lock(${PARTITION_LOCK_KEY})`);
+    await transaction.execute(sql`SELECT pg_advisory_xact_lock(${LOCK_KEYS.partitions})`);
     for (const partition of missing.values()) {
       await transaction.execute(
         sql.raw(

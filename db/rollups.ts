@@ -3,11 +3,10 @@ import { sql } from 'drizzle-orm';
 import { SERIES_STRIDE } from '@/lib/stats/layout';
 
 import { invalidateChunks } from './chunks';
-import { findPostgresError, queryRows, type Database, type Executor } from './client';
+import { findPostgresError, queryRows, tryTransactionLock, type Database, type Executor } from './client';
+import { LOCK_KEYS } from './locks';
 import { ensurePartitions } from './partitions';
 
-// One refresh at a time across every instance on the database.
-const REFRESH_LOCK_KEY = 7_261_002;
 
 // SQLSTATE of "could not serialize access due to concurrent update".
 const SERIALIZATION_FAILURE = '40001';
@@ -81,11 +80,8 @@ export async function refreshRollups(db: Database, batchReports = REFRESH_BATCH_
 async function refreshInTransaction(db: Database, preparedDays: ReadonlySet<number>, batchReports: number): Promise<RefreshResult> {
   return db.transaction(
     async (transaction) => {
-      const [lock] = await queryRows<{ locked: boolean }>(
-        transaction,
-        sql`SELECT pg_try_advisory_xact_lock(${REFRESH_LOCK_KEY}) AS locked`,
-      );
-      if (!lock?.locked) {
+      // One refresh at a time across every instance on the database.
+      if (!(await tryTransactionLock(transaction, LOCK_KEYS.rollups))) {
         return { ran: false, reports: 0, more: false, watermark: '', previousWatermark: '' };
       }
 

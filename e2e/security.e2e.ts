@@ -1,6 +1,6 @@
 import { expect, test, type Page } from '@playwright/test';
 
-import { callWorkers, unregisterWorker } from './helpers/workers-api';
+import { callWorkers, createQueue, createTask, unregisterWorker } from './helpers/workers-api';
 import { emptyResponseSchema } from '../lib/schemas/workers';
 
 /** Security headers, the Content Security Policy, and markup in stored strings printed as text. */
@@ -9,6 +9,7 @@ import { emptyResponseSchema } from '../lib/schemas/workers';
 const HOSTILE_WORKER_ID = `<img src=x onerror=window.__xss=1>${process.pid}`;
 const HOSTILE_TAGS = ['<script>window.__xss=2</script>', '"><svg onload=window.__xss=3>'];
 const HOSTILE_SYSTEM_TAG = "<iframe src=javascript:window.__xss=4>";
+// A task and a queue with these names; the service makes their ids.
 const HOSTILE_TASK = '<script>window.__xss=5</script>';
 const HOSTILE_QUEUE = '<img src=x onerror=window.__xss=6>';
 
@@ -31,16 +32,18 @@ const PAGE_POLICY = new RegExp(
 
 test.beforeAll(async ({ baseURL }) => {
   const url = baseURL ?? '';
+  const queue = await createQueue(url, HOSTILE_QUEUE);
+  const task = await createTask(url, HOSTILE_TASK);
   await callWorkers(
     url,
     'register',
-    { worker: HOSTILE_WORKER_ID, timeout: 3_600, tags: HOSTILE_TAGS, system_tags: [HOSTILE_SYSTEM_TAG], queues: [HOSTILE_QUEUE] },
+    { worker: HOSTILE_WORKER_ID, timeout: 3_600, tags: HOSTILE_TAGS, system_tags: [HOSTILE_SYSTEM_TAG], queues: [queue] },
     emptyResponseSchema,
   );
   await callWorkers(
     url,
     'status_report',
-    { worker: HOSTILE_WORKER_ID, timestamp: Date.now(), task: HOSTILE_TASK, queue: HOSTILE_QUEUE, machine_stats: { cpu_usage: 10 } },
+    { worker: HOSTILE_WORKER_ID, timestamp: Date.now(), task, queue, machine_stats: { cpu_usage: 10 } },
     emptyResponseSchema,
   );
 });
@@ -137,9 +140,11 @@ test('worker page prints markup as text', async ({ page }) => {
   await page.goto(PAGES[1]);
 
   await expect(page.getByRole('heading', { level: 1, name: HOSTILE_WORKER_ID })).toBeVisible();
-  for (const text of [...HOSTILE_TAGS, HOSTILE_SYSTEM_TAG, HOSTILE_TASK]) {
+  for (const text of [...HOSTILE_TAGS, HOSTILE_SYSTEM_TAG]) {
     await expect(page.getByText(text, { exact: true }).first()).toBeVisible();
   }
+  // The task's name shares its line with its running time and iteration.
+  await expect(page.getByText(HOSTILE_TASK).first()).toBeVisible();
   await expect(page.getByText(HOSTILE_QUEUE, { exact: true }).first()).toBeVisible();
   await expect(page.getByRole('figure', { name: 'CPU usage chart' })).toHaveAttribute('data-point-count', '1');
   expect(await injectedValue(page)).toBeUndefined();

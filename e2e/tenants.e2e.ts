@@ -1,7 +1,7 @@
 import { expect, test, type Page } from '@playwright/test';
 
 import { submitSignInForm, tenantCredentials } from './helpers/session';
-import { bootstrapCredentials, seedWorker, unregisterWorker } from './helpers/workers-api';
+import { bootstrapCredentials, createQueue, createTask, seedWorker, unregisterWorker } from './helpers/workers-api';
 
 /**
  * Two companies report a worker with the same id, queue and task: the dashboard, signed in
@@ -11,9 +11,13 @@ import { bootstrapCredentials, seedWorker, unregisterWorker } from './helpers/wo
 const SHARED_ID = `tenant check/${process.pid}:gpu0`;
 
 test.beforeAll(async ({ baseURL }) => {
-  const shared = { task: 'shared-task', queue: 'shared-queue' };
-  await seedWorker(baseURL ?? '', SHARED_ID, { cpu_usage: 11 }, { ...shared, tags: ['company-default'] });
-  await seedWorker(baseURL ?? '', SHARED_ID, { cpu_usage: 77, gpu_usage: [55] }, { ...shared, tags: ['company-tenant-b'], credentials: tenantCredentials() });
+  // Each company makes a queue and a task of the same names; their ids differ.
+  const url = baseURL ?? '';
+  const tenant = tenantCredentials();
+  const own = { task: await createTask(url, 'shared task'), queue: await createQueue(url, 'shared-queue') };
+  const other = { task: await createTask(url, 'shared task', tenant), queue: await createQueue(url, 'shared-queue', tenant) };
+  await seedWorker(url, SHARED_ID, { cpu_usage: 11 }, { ...own, tags: ['company-default'] });
+  await seedWorker(url, SHARED_ID, { cpu_usage: 77, gpu_usage: [55] }, { ...other, tags: ['company-tenant-b'], credentials: tenant });
 });
 
 test.afterAll(async ({ baseURL }) => {

@@ -4,14 +4,12 @@ import { sql } from 'drizzle-orm';
 
 import type { Database } from '@/db/client';
 import { countCredentials, ensureServiceSecret, findCredential, insertCredential, updateSecretHash } from '@/db/credentials';
+import { LOCK_KEYS } from '@/db/locks';
 import { DEFAULT_COMPANY, DEFAULT_USER, ensureDefaultIdentity } from '@/lib/identity';
 import type { Logger } from '@/lib/log';
 
 import { JWT_SECRET_NAME } from './authenticator';
 import { generateAccessKey, generateSecretKey, hashSecret, verifySecret } from './secrets';
-
-/** Key of the advisory lock that keeps instances starting together from each creating a first pair. */
-const BOOTSTRAP_LOCK_KEY = 7_261_001;
 
 /** Minimum length of WORKERS_JWT_SECRET: the SHA-256 output size, the shortest HS256 key RFC 7518 (section 3.2) allows. */
 const MIN_JWT_SECRET_LENGTH = 32;
@@ -62,7 +60,7 @@ export async function prepareAuthentication(db: Database, settings: AuthSettings
   const pairHash = pair ? await hashSecret(pair.secretKey) : undefined;
 
   await db.transaction(async (transaction) => {
-    await transaction.execute(sql`SELECT pg_advisory_xact_lock(${BOOTSTRAP_LOCK_KEY})`);
+    await transaction.execute(sql`SELECT pg_advisory_xact_lock(${LOCK_KEYS.bootstrap})`);
     await ensureDefaultIdentity(transaction);
     if (!settings.jwtSecret) {
       await ensureServiceSecret(transaction, JWT_SECRET_NAME, randomBytes(32).toString('base64url'));

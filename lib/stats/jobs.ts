@@ -1,17 +1,15 @@
-import { sql } from 'drizzle-orm';
 import { z } from 'zod';
 
-import { queryRows, type Database } from '@/db/client';
-import { dropPartitionsBefore, ensurePartitions, type PartitionedTable } from '@/db/partitions';
 import { compactChunks, deleteChunksBefore, type CompactionResult } from '@/db/chunks';
+import { tryTransactionLock, type Database } from '@/db/client';
+import { LOCK_KEYS } from '@/db/locks';
+import { dropPartitionsBefore, ensurePartitions, type PartitionedTable } from '@/db/partitions';
 import { refreshRollups, type RefreshResult } from '@/db/rollups';
 import { isDatabaseUnavailable } from '@/lib/api/database-errors';
 import type { Logger } from '@/lib/log';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 
-// One retention run at a time across every instance on the database.
-const RETENTION_LOCK_KEY = 7_261_003;
 
 /** Background job settings, from the environment. */
 export const jobSettingsSchema = z.object({
@@ -65,11 +63,8 @@ export async function applyRetention(db: Database, now: Date, settings: JobSetti
   };
 
   return db.transaction(async (transaction) => {
-    const [lock] = await queryRows<{ locked: boolean }>(
-      transaction,
-      sql`SELECT pg_try_advisory_xact_lock(${RETENTION_LOCK_KEY}) AS locked`,
-    );
-    if (!lock?.locked) {
+    // One retention run at a time across every instance on the database.
+    if (!(await tryTransactionLock(transaction, LOCK_KEYS.retention))) {
       return { ran: false, dropped: [] };
     }
 
