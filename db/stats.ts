@@ -86,20 +86,51 @@ export async function selectWatermark(db: Executor): Promise<string> {
 }
 
 /**
+ * The transaction ids of the reports above the watermark that a snapshot can see: from
+ * the watermark up to the snapshot's first unassigned id.
+ */
+interface TailRange {
+  watermark: string;
+  xmax: string;
+}
+
+/**
+ * Reads the tail range of the transaction's snapshot. Call in a repeatable-read
+ * transaction, whose snapshot is fixed by its first statement. Giving the range both
+ * bounds lets the planner pick the xid index for the tail even where the tables have no
+ * statistics yet (after a bulk load with autovacuum off, for one): with one bound it
+ * guesses that a third of the table matches.
+ */
+async function selectTailRange(db: Executor): Promise<TailRange> {
+  const rows = await queryRows<{ watermark: string; xmax: string }>(
+    db,
+    sql`SELECT watermark::text AS watermark, pg_snapshot_xmax(pg_current_snapshot())::text AS xmax
+        FROM rollup_state WHERE name = 'rollups'`,
+  );
+
+  return { watermark: rows[0]?.watermark ?? '0', xmax: rows[0]?.xmax ?? '0' };
+}
+
+/** Selects the reports of the raw tail, a condition on `r`. */
+function inTail(tail: TailRange): SQL {
+  return sql`r.xid >= ${tail.watermark}::xid8 AND r.xid < ${tail.xmax}::xid8`;
+}
+
+/**
  * Conditions on raw reports: `raw` selects every report in the raw segments, `tail` the
  * reports of the rollup segments that are newer than the watermark (not yet in the
  * rollups). The two are disjoint, because segments do not overlap. The tail is found
  * through the index on `xid`, so its cost grows with the reports since the last refresh.
  */
-function rawReportConditions(segments: Segment[], watermark: string): SQL[] {
+function rawReportConditions(segments: Segment[], tail: TailRange): SQL[] {
   const raw = segments.filter((segment) => segment.source === 'raw').map((segment) => timeRange(sql`r.time`, segment));
-  const tail = segments.filter((segment) => segment.source !== 'raw').map((segment) => timeRange(sql`r.time`, segment));
+  const tailRanges = segments.filter((segment) => segment.source !== 'raw').map((segment) => timeRange(sql`r.time`, segment));
   const conditions: SQL[] = [];
   if (raw.length > 0) {
     conditions.push(anyOf(raw));
   }
-  if (tail.length > 0) {
-    conditions.push(sql`r.xid >= ${watermark}::xid8 AND ${anyOf(tail)}`);
+  if (tailRanges.length > 0) {
+    conditions.push(sql`${inTail(tail)} AND ${anyOf(tailRanges)}`);
   }
 
   return conditions;
@@ -137,7 +168,7 @@ async function selectPendingPairs(
   rollup: ChunkedRollup,
   segment: Segment,
   query: StatsQuery,
-  watermark: string,
+  tail: TailRange,
   workerCondition: (alias: string) => SQL,
 ): Promise<PendingPair[]> {
   const firstStart = Math.floor(segment.from / rollup.span) * rollup.span;
@@ -153,7 +184,7 @@ async function selectPendingPairs(
           UNION ALL
           SELECT r.worker_id, floor(extract(epoch FROM r.time) / ${span}) * ${span}, extract(epoch FROM r.time)::float8
           FROM reports r
-          WHERE r.company_id = ${query.companyId} ${workerCondition('r')} AND r.xid >= ${watermark}::xid8
+          WHERE r.company_id = ${query.companyId} ${workerCondition('r')} AND ${inTail(tail)}
             AND ${timeRange(sql`r.time`, segment)}
         ) AS pairs
         GROUP BY 1, 2`,
@@ -459,18 +490,24 @@ export async function selectStatsSeries(db: Database, query: StatsQuery): Promis
 
   return db.transaction(
     async (transaction) => {
-      const watermark = await selectWatermark(transaction);
+      const tail = await selectTailRange(transaction);
       // Grouping a week of buckets for a hundred workers sorts tens of MB; the default
       // 4 MB would spill it to disk.
       await transaction.execute(sql`SET LOCAL work_mem = '64MB'`);
 
       const collector = new SeriesCollector(query.aggregations);
-      const parts: SQL[] = rawReportConditions(query.segments, watermark).map(
+      const parts: SQL[] = rawReportConditions(query.segments, tail).map(
         (condition) =>
           sql`SELECT r.worker_id, u.code, ${bucketStart(sql`r.time`, interval)} AS bucket,
                      min(u.value) AS mn, max(u.value) AS mx, sum(u.value::text::numeric) AS sm, count(*) AS cnt
               FROM reports r
-              JOIN layouts l ON l.company_id = r.company_id AND l.id = r.layout_id
+              -- A lateral lookup with OFFSET 0 keeps the reports as the outer side: with no
+              -- statistics the planner would otherwise scan the reports once per layout.
+              CROSS JOIN LATERAL (
+                SELECT layout.series FROM layouts layout
+                WHERE layout.company_id = r.company_id AND layout.id = r.layout_id
+                OFFSET 0
+              ) AS l
               CROSS JOIN LATERAL unnest(l.series, r.values) AS u(code, value)
               WHERE r.company_id = ${query.companyId} ${workerCondition('r')}
                 AND ${condition}
@@ -484,7 +521,7 @@ export async function selectStatsSeries(db: Database, query: StatsQuery): Promis
           let rollupCondition = sql`ro.company_id = ${query.companyId} ${workerCondition('ro')} AND ${timeRange(sql`ro.bucket`, segment)}`;
           const chunked = chunkedRollupFor(segment, query);
           if (chunked) {
-            const pending = await selectPendingPairs(transaction, chunked, segment, query, watermark, workerCondition);
+            const pending = await selectPendingPairs(transaction, chunked, segment, query, tail, workerCondition);
             const covered = await collectChunks(transaction, collector, chunked, segment, query, pending, workerCondition);
             if (pending.length === 0) {
               continue;
@@ -580,9 +617,9 @@ export async function selectActivityBuckets(
 ): Promise<ActivityRow[]> {
   return db.transaction(
     async (transaction) => {
-      const watermark = await selectWatermark(transaction);
+      const tail = await selectTailRange(transaction);
 
-      const parts: SQL[] = rawReportConditions(query.segments, watermark).map(
+      const parts: SQL[] = rawReportConditions(query.segments, tail).map(
         (condition) =>
           sql`SELECT r.worker_id, ${bucketStart(sql`r.time`, query.interval)} AS bucket, bool_or(r.task_id IS NOT NULL) AS active
               FROM reports r
