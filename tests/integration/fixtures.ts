@@ -221,3 +221,30 @@ export const VALID_REQUESTS: readonly (readonly [endpoint: string, body: Record<
   ['projects.get_all', { name: 'vis' }],
   ['workers.unregister', { worker: 'w' }],
 ];
+
+/** Ids in the shape the service makes (32 hex characters) that name no stored object. */
+const UNKNOWN_QUEUE = 'a'.repeat(32);
+const UNKNOWN_TASK = 'b'.repeat(32);
+
+/**
+ * One well-formed request of every endpoint that VALID_REQUESTS leaves out: those that
+ * name a queue or task by id, here ids no test stored, so they return 400 envelopes
+ * (101 or 701-707), and auth.login.
+ */
+export const UNKNOWN_ID_REQUESTS: readonly (readonly [endpoint: string, body: Record<string, unknown>])[] = [
+  ['auth.login', { expiration_sec: 3600 }],
+  ['queues.get_by_id', { queue: UNKNOWN_QUEUE }],
+  ['queues.update', { queue: UNKNOWN_QUEUE, name: 'renamed', tags: ['gpu'] }],
+  ['queues.delete', { queue: UNKNOWN_QUEUE, force: true }],
+  ['queues.add_task', { queue: UNKNOWN_QUEUE, task: UNKNOWN_TASK }],
+  ['queues.remove_task', { queue: UNKNOWN_QUEUE, task: UNKNOWN_TASK }],
+  ['queues.get_default', { only_fields: ['name'] }],
+  ['queues.get_next_task', { queue: UNKNOWN_QUEUE }],
+  ['tasks.get_by_id', { task: UNKNOWN_TASK }],
+  ['tasks.started', { task: UNKNOWN_TASK, force: false }],
+  ['tasks.stopped', { task: UNKNOWN_TASK }],
+  ['tasks.completed', { task: UNKNOWN_TASK }],
+  ['tasks.failed', { task: UNKNOWN_TASK }],
+  ['tasks.edit', { task: UNKNOWN_TASK, name: 'renamed', last_iteration: 10 }],
+  ['tasks.delete', { task: UNKNOWN_TASK, force: true }],
+];

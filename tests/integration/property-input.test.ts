@@ -6,7 +6,7 @@ import { envelopeMetaSchema } from '@/lib/schemas/envelope';
 import { sendRawRequest } from '../helpers/api';
 import { TEST_TARGETS } from '../helpers/database';
 
-import { LONG_TIMEOUT, storedRows, useApiServer, VALID_REQUESTS } from './fixtures';
+import { LONG_TIMEOUT, storedRows, UNKNOWN_ID_REQUESTS, useApiServer, VALID_REQUESTS } from './fixtures';
 
 /** Requests per target database: 500 took about 6 s on PGlite and on PostgreSQL on 2 cores. */
 const RUNS = Number(process.env.PROPERTY_RUNS ?? 300);
@@ -95,7 +95,7 @@ function serialise(valid: Body, changes: ((body: Body) => void)[]): string {
 }
 
 const requestArbitrary = fc
-  .constantFrom(...VALID_REQUESTS)
+  .constantFrom(...VALID_REQUESTS, ...UNKNOWN_ID_REQUESTS)
   .chain(([endpoint, valid]) =>
     fc.record({
       endpoint: fc.constant(endpoint),
