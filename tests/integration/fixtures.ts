@@ -181,8 +181,8 @@ export function bodyOf(result: ApiCallResult): { meta: unknown; data: unknown } 
 }
 
 /**
- * Returns every stored worker entry and report, in a fixed order, so that a test can
- * compare the store before and after a rejected request.
+ * Returns every stored worker entry, report, queue, task and project, in a fixed order,
+ * so that a test can compare the store before and after a rejected request.
  */
 export async function storedRows(
   api: ApiFixture,
