@@ -1,20 +1,14 @@
+import { parseCommandLine } from '../lib/cli';
+
 import { ApiClient } from './api-client';
 import { createLogger } from './logger';
 import { MachineStatsSampler, MachineStatsSource } from './machine-stats';
-import { USAGE, parseDaemonArgs, type DaemonSettings } from './options';
+import { USAGE, parseDaemonArgs } from './options';
 import { Reporter } from './reporter';
 
 async function main(): Promise<void> {
-  let settings: DaemonSettings | 'help';
-  try {
-    settings = parseDaemonArgs(process.argv.slice(2));
-  } catch (error) {
-    process.stderr.write(`${(error as Error).message}\nRun with --help for usage.\n`);
-    process.exit(2);
-  }
-
-  if (settings === 'help') {
-    process.stdout.write(USAGE);
+  const settings = parseCommandLine(parseDaemonArgs, USAGE);
+  if (!settings) {
     return;
   }
 

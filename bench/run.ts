@@ -9,6 +9,7 @@ import postgres from 'postgres';
 import { basicAuthorization, credentialsFromEnv, type ApiCredentials } from '@/agent/api-client';
 import { resolveCredentials } from '@/agent/options';
 import type { DatabaseHandle } from '@/db/client';
+import { assertOptions, parseCommandLine, type OptionCheck } from '@/lib/cli';
 import { generateAccessKey, generateSecretKey } from '@/lib/auth/secrets';
 
 import { BenchDatabases } from './databases';
@@ -122,7 +123,7 @@ function parseBenchArgs(args: string[]): BenchSettings | 'help' {
     parts: parseParts(values.only),
   };
   const wholeIn = (value: number, min: number, max: number) => Number.isInteger(value) && value >= min && value <= max;
-  const checks: [string, boolean, string][] = [
+  const checks: OptionCheck[] = [
     ['--duration', settings.durationSeconds >= 1 && settings.durationSeconds <= 600, 'seconds, from 1 to 600'],
     ['--daemons', wholeIn(settings.daemons, 1, 512), 'a whole number from 1 to 512'],
     ['--workers', wholeIn(settings.workers, 1, 1000), 'a whole number from 1 to 1000'],
@@ -132,12 +133,7 @@ function parseBenchArgs(args: string[]): BenchSettings | 'help' {
     ['--raw-runs', wholeIn(settings.rawRuns, 1, 100), 'a whole number from 1 to 100'],
     ['--query-budget', settings.budgetSeconds >= 1 && settings.budgetSeconds <= 3600, 'seconds, from 1 to 3600'],
   ];
-  for (const [option, valid, expected] of checks) {
-    if (!valid) {
-      const raw = values[option.slice(2) as keyof typeof values];
-      throw new Error(`invalid ${option} ${JSON.stringify(raw)}: expected ${expected}`);
-    }
-  }
+  assertOptions(checks, values);
 
   return settings;
 }
@@ -167,15 +163,8 @@ function sourceRevision(): string | null {
 }
 
 async function main(): Promise<void> {
-  let settings: BenchSettings | 'help';
-  try {
-    settings = parseBenchArgs(process.argv.slice(2));
-  } catch (error) {
-    process.stderr.write(`${(error as Error).message}\nRun with --help for usage.\n`);
-    process.exit(2);
-  }
-  if (settings === 'help') {
-    process.stdout.write(USAGE);
+  const settings = parseCommandLine(parseBenchArgs, USAGE);
+  if (!settings) {
     return;
   }
 

@@ -6,6 +6,7 @@ import { DEFAULT_BACKOFF, callWithRetry } from '../agent/backoff';
 import { createLogger } from '../agent/logger';
 import { resolveCredentials } from '../agent/options';
 import { Reporter, errorFields } from '../agent/reporter';
+import { assertOptions, parseCommandLine, type OptionCheck } from '../lib/cli';
 import { backfill } from './demo/backfill';
 import { DemoCatalog } from './demo/catalog';
 import { runPool } from './demo/pool';
@@ -88,7 +89,7 @@ function parseDemoArgs(args: string[]): DemoSettings | 'help' {
   };
 
   const inRange = (value: number, min: number, max: number) => Number.isFinite(value) && value >= min && value <= max;
-  const checks: [string, boolean, string][] = [
+  const checks: OptionCheck[] = [
     ['--workers', Number.isInteger(settings.workers) && inRange(settings.workers, 1, 1_000), 'a whole number from 1 to 1000'],
     ['--period', inRange(settings.periodSeconds, 0.1, Infinity), 'seconds, at least 0.1'],
     ['--backfill-hours', inRange(settings.backfillHours, 0, 720), 'hours, from 0 to 720'],
@@ -96,27 +97,14 @@ function parseDemoArgs(args: string[]): DemoSettings | 'help' {
     ['--concurrency', Number.isInteger(settings.concurrency) && inRange(settings.concurrency, 1, 256), 'a whole number from 1 to 256'],
     ['--seed', Number.isInteger(settings.seed), 'an integer'],
   ];
-  for (const [option, valid, expected] of checks) {
-    if (!valid) {
-      const raw = values[option.slice(2) as keyof typeof values];
-      throw new Error(`invalid ${option} ${JSON.stringify(raw)}: expected ${expected}`);
-    }
-  }
+  assertOptions(checks, values);
 
   return settings;
 }
 
 async function main(): Promise<void> {
-  let settings: DemoSettings | 'help';
-  try {
-    settings = parseDemoArgs(process.argv.slice(2));
-  } catch (error) {
-    process.stderr.write(`${(error as Error).message}\nRun with --help for usage.\n`);
-    process.exit(2);
-  }
-
-  if (settings === 'help') {
-    process.stdout.write(USAGE);
+  const settings = parseCommandLine(parseDemoArgs, USAGE);
+  if (!settings) {
     return;
   }
 

@@ -1,6 +1,7 @@
 import { parseArgs } from 'node:util';
 
 import { databaseOptionsFromEnv } from '@/db/client';
+import { assertOptions, parseCommandLine, type OptionCheck } from '@/lib/cli';
 import { openServiceDatabase } from '@/lib/database';
 import { logger } from '@/lib/log';
 import { updateRollupsUntilDone } from '@/lib/stats/jobs';
@@ -76,34 +77,21 @@ function parseSeedArgs(args: string[]): SeedSettings | 'help' {
   };
 
   const inRange = (value: number, min: number, max: number) => Number.isFinite(value) && value >= min && value <= max;
-  const checks: [string, boolean, string][] = [
+  const checks: OptionCheck[] = [
     ['--workers', Number.isInteger(settings.workers) && inRange(settings.workers, 1, 10_000), 'a whole number from 1 to 10000'],
     ['--days', inRange(settings.days, 0.001, 400), 'days, from 0.001 to 400'],
     ['--period', inRange(settings.periodSeconds, 1, 86_400), 'seconds, from 1 to 86400'],
     ['--seed', Number.isInteger(settings.fleetSeed), 'an integer'],
     ['--timeout', Number.isInteger(settings.timeoutSeconds) && inRange(settings.timeoutSeconds, 1, 2_147_483_647), 'whole seconds, at least 1'],
   ];
-  for (const [option, valid, expected] of checks) {
-    if (!valid) {
-      const raw = values[option.slice(2) as keyof typeof values];
-      throw new Error(`invalid ${option} ${JSON.stringify(raw)}: expected ${expected}`);
-    }
-  }
+  assertOptions(checks, values);
 
   return settings;
 }
 
 async function main(): Promise<void> {
-  let settings: SeedSettings | 'help';
-  try {
-    settings = parseSeedArgs(process.argv.slice(2));
-  } catch (error) {
-    process.stderr.write(`${(error as Error).message}\nRun with --help for usage.\n`);
-    process.exit(2);
-  }
-
-  if (settings === 'help') {
-    process.stdout.write(USAGE);
+  const settings = parseCommandLine(parseSeedArgs, USAGE);
+  if (!settings) {
     return;
   }
 
