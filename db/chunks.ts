@@ -82,10 +82,11 @@ export interface CompactionResult {
  * Builds, per rollup and in one transaction, the chunks of up to COMPACTION_BATCH queued
  * (worker, span) pairs whose span ended at least CHUNK_GRACE_SECONDS before `now`, and
  * removes them from the queue. Then it builds partial chunks of up to COMPACTION_BATCH
- * running spans, over their buckets that ended CHUNK_GRACE_SECONDS ago, at most once per
- * PARTIAL_REBUILD_SECONDS per pair; those stay queued. Each bucket's values are computed
- * as the rollup rows' query computes them: the average as the exact numeric sum over the
- * count, and min and max through their shortest decimal text.
+ * running spans, over their buckets that ended CHUNK_GRACE_SECONDS ago. A pair gets a
+ * partial build at most once per PARTIAL_REBUILD_SECONDS, and it stays queued. Each
+ * bucket's values are computed as the rollup rows' query computes them: the average as
+ * the exact numeric sum over the count, and min and max through their shortest decimal
+ * text.
  */
 export async function compactChunks(db: Database, now: Date): Promise<CompactionResult> {
   return db.transaction(

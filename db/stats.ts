@@ -96,10 +96,9 @@ interface TailRange {
 
 /**
  * Reads the tail range of the transaction's snapshot. Call in a repeatable-read
- * transaction, whose snapshot is fixed by its first statement. Giving the range both
- * bounds lets the planner pick the xid index for the tail even where the tables have no
- * statistics yet (after a bulk load with autovacuum off, for one): with one bound it
- * guesses that a third of the table matches.
+ * transaction, whose snapshot is fixed by its first statement. With only a lower bound,
+ * a table without statistics (after a bulk load with autovacuum off, say) looks a third
+ * matched to the planner. With both bounds it picks the xid index for the tail.
  */
 async function selectTailRange(db: Executor): Promise<TailRange> {
   const rows = await queryRows<{ watermark: string; xmax: string }>(
