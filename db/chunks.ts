@@ -181,9 +181,7 @@ function compactionStatement(rollup: ChunkedRollup, coveredUntil: number, partia
     written AS (
       INSERT INTO ${chunkTable} (company_id, worker_id, chunk_start, metric, complete_before, avgs, mins, maxs)
       SELECT series.company_id, series.worker_id, series.chunk_start, series.metric, series.complete_before,
-             string_agg(float8send(coalesce(points.avg, 'NaN')), ''::bytea ORDER BY slot.number),
-             string_agg(float8send(coalesce(points.min, 'NaN')), ''::bytea ORDER BY slot.number),
-             string_agg(float8send(coalesce(points.max, 'NaN')), ''::bytea ORDER BY slot.number)
+             ${packedValues(sql`points.avg`)}, ${packedValues(sql`points.min`)}, ${packedValues(sql`points.max`)}
       FROM series
       CROSS JOIN generate_series(0, ${sql.raw(String(rollup.span / rollup.width - 1))}) AS slot(number)
       LEFT JOIN points
@@ -196,6 +194,14 @@ function compactionStatement(rollup: ChunkedRollup, coveredUntil: number, partia
     )
     SELECT count(*) AS pairs FROM picked
   `;
+}
+
+/**
+ * Packs a column of the span's points, one per slot in order, as base64 of big-endian
+ * float8 values with NaN for empty slots, without the line breaks that encode() inserts.
+ */
+function packedValues(column: SQL): SQL {
+  return sql`translate(encode(string_agg(float8send(coalesce(${column}, 'NaN')), ''::bytea ORDER BY slot.number), 'base64'), E'\n', '')`;
 }
 
 /** Deletes the chunks and queued spans that end before `cutoff`, as rollup retention drops their rows. */

@@ -2,7 +2,7 @@ import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 
 import type { PGlite } from '@electric-sql/pglite';
-import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
+import { PgDialect, type PgDatabase, type PgQueryResultHKT } from 'drizzle-orm/pg-core';
 import { sql, type Logger as QueryLogger, type SQL } from 'drizzle-orm';
 
 import { LOCK_KEYS } from './locks';
@@ -205,6 +205,29 @@ export async function queryPrepared<Row>(db: Database, query: string, params: un
   }
 
   return (await client.query(query, params)).rows as Row[];
+}
+
+const pipelineDialect = new PgDialect();
+
+/**
+ * Returns the rows of a raw SQL query like queryRows, but lets the postgres driver send
+ * it while earlier statements of the transaction still run. Drizzle's `execute` sends
+ * statements unprepared, and the driver sends nothing after such a statement until its
+ * parameters are described, which waits for the statements before it. A prepared
+ * statement is sent at once, so the database runs it while this process reads the
+ * results before it. PGlite runs statements one at a time anyway and gets plain queries.
+ * Statements are planned for their parameters only under plan_cache_mode
+ * force_custom_plan, which callers should set for the transaction.
+ */
+export async function queryRowsPipelined<Row>(transaction: Executor, query: SQL): Promise<Row[]> {
+  // Drizzle keeps the driver's transaction handle on its session, which it does not type.
+  const client = (transaction as unknown as { session?: { client?: PostgresClient | PGliteClient } }).session?.client;
+  if (client && 'unsafe' in client) {
+    const rendered = pipelineDialect.sqlToQuery(query);
+    return (await client.unsafe(rendered.sql, rendered.params, { prepare: true })) as Row[];
+  }
+
+  return queryRows<Row>(transaction, query);
 }
 
 /** Takes a transaction-level advisory lock when it is free; returns whether the transaction now holds it. */

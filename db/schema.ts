@@ -216,15 +216,16 @@ export const rollupsFiveMinutes = rollupTable('rollups_five_minutes');
 /** Rollups per hour, partitioned by month on `bucket`. */
 export const rollupsHour = rollupTable('rollups_hour');
 
-const bytea = customType<{ data: Uint8Array }>({ dataType: () => 'bytea' });
-
 /**
  * Series chunks: a rollup's per-metric results packed per worker, metric and span of
  * buckets (six hours of five-minute buckets, a day of hourly ones). A query at the
  * rollup's own width then reads one row per series and span instead of one per bucket.
- * `avgs`, `mins` and `maxs` pack one big-endian float8 per bucket of the span, in order,
- * NaN where the bucket has no samples (samples are finite, so no result is NaN). They
- * are the values the rollup's own rows return. A chunk is built once its span has ended,
+ * `avgs`, `mins` and `maxs` are base64 texts (without line breaks) of one big-endian
+ * float8 per bucket of the span, in order, NaN where the bucket has no samples (samples
+ * are finite, so no result is NaN). They are the values the rollup's own rows return.
+ * They are stored encoded because encoding them on every read cost as much as reading
+ * them, and rows stay below toast_tuple_target so that they are neither compressed nor
+ * moved out of line. A chunk is built once its span has ended,
  * and partially (up to `complete_before`) while it runs. A report that changes a covered
  * bucket deletes it until it is rebuilt. Queries read the rollup rows of the buckets that
  * no chunk covers.
@@ -240,9 +241,9 @@ function chunkTable(name: string) {
       metric: smallint('metric').notNull(),
       /** End of the buckets the chunk covers: the span's end, or earlier for a running span. */
       completeBefore: timestamptz('complete_before').notNull(),
-      avgs: bytea('avgs').notNull(),
-      mins: bytea('mins').notNull(),
-      maxs: bytea('maxs').notNull(),
+      avgs: text('avgs').notNull(),
+      mins: text('mins').notNull(),
+      maxs: text('maxs').notNull(),
     },
     (table) => [
       primaryKey({ columns: [table.companyId, table.workerId, table.chunkStart, table.metric] }),

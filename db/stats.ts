@@ -2,10 +2,11 @@ import { sql, type SQL } from 'drizzle-orm';
 
 import type { Aggregation } from '@/lib/schemas/workers';
 import { SERIES_STRIDE } from '@/lib/stats/layout';
+import { SeriesCollector, type RequestedAggregations, type SeriesPoints, type StatsSeries } from '@/lib/stats/series';
 import { ROLLUP_WIDTHS, type Segment } from '@/lib/stats/plan';
 
 import { CHUNKED_ROLLUPS, type ChunkedRollup } from './chunks';
-import { queryRows, type Database, type Executor } from './client';
+import { queryRows, queryRowsPipelined, type Database, type Executor } from './client';
 
 const ROLLUP_SOURCES = ROLLUP_WIDTHS.map((width) => width.source);
 
@@ -29,29 +30,12 @@ export async function selectMetricIndexes(
   return rows.map((row) => Number(row.metric));
 }
 
-/** One series of get_stats: a worker's metric (or metric and variant), bucket by bucket. */
-export interface StatsSeries {
-  worker: string;
-  /** Index into METRIC_KEYS. */
-  metric: number;
-  /** The series code (metric and variant) when split by variant, else null. */
-  series: number | null;
-  /**
-   * Bucket starts in seconds since the epoch, ascending. Each value array aligns with them,
-   * or is empty when its aggregation was not requested for the metric.
-   */
-  dates: number[];
-  avg: number[];
-  min: number[];
-  max: number[];
-}
-
 export interface StatsQuery {
   companyId: string;
   workerIds?: string[];
   metricIndexes: number[];
   /** The metric indexes requested with each aggregation; unset requests all three for every metric. */
-  aggregations?: Record<Aggregation, number[]>;
+  aggregations?: RequestedAggregations;
   interval: number;
   splitByVariant: boolean;
   segments: Segment[];
@@ -154,13 +138,17 @@ interface PendingPair {
   start: number;
   /** Time of the pair's earliest report in the raw tail, in seconds; null when it has none. */
   tailFrom: number | null;
+  /** End of the buckets that the pair's chunk serves, in seconds: the span start when no chunk does. */
+  coveredUntil: number;
 }
 
 /**
  * Selects the (worker, span) pairs of a chunked segment that may be read from rollup
  * rows: those queued for compaction, whose chunk is missing or partial, and those with
  * reports in the raw tail. A chunk covering a tail report's bucket is not used, because a
- * chunk keeps averages, which cannot merge exactly with the tail's sums.
+ * chunk keeps averages, which cannot merge exactly with the tail's sums. Each pair comes
+ * with the end of what its chunk serves, so that the rollup rows past it can be read
+ * while the chunks are.
  */
 async function selectPendingPairs(
   transaction: Executor,
@@ -172,38 +160,45 @@ async function selectPendingPairs(
 ): Promise<PendingPair[]> {
   const firstStart = Math.floor(segment.from / rollup.span) * rollup.span;
   const span = sql.raw(String(rollup.span));
-  const rows = await queryRows<{ worker: string; start: number | string; tail_from: number | string | null }>(
+  const rows = await queryRows<{ worker: string; start: number | string; tail_from: number | string | null; complete_before: number | string | null }>(
     transaction,
-    sql`SELECT worker, start, min(tail_time) AS tail_from
+    sql`SELECT pairs.worker, pairs.start, pairs.tail_from,
+               (SELECT extract(epoch FROM max(c.complete_before))::float8
+                FROM ${sql.raw(rollup.chunkTable)} c
+                WHERE c.company_id = ${query.companyId} AND c.worker_id = pairs.worker
+                  AND c.chunk_start = to_timestamp(pairs.start) AND c.metric = ANY(${intArray(query.metricIndexes)})) AS complete_before
         FROM (
-          SELECT q.worker_id AS worker, extract(epoch FROM q.chunk_start)::float8 AS start, NULL::float8 AS tail_time
-          FROM chunk_queue q
-          WHERE q.company_id = ${query.companyId} AND q.source = ${rollup.source} ${workerCondition('q')}
-            AND q.chunk_start >= to_timestamp(${firstStart}::float8) AND q.chunk_start < to_timestamp(${segment.to}::float8)
-          UNION ALL
-          SELECT r.worker_id, floor(extract(epoch FROM r.time) / ${span}) * ${span}, extract(epoch FROM r.time)::float8
-          FROM reports r
-          WHERE r.company_id = ${query.companyId} ${workerCondition('r')} AND ${inTail(tail)}
-            AND ${timeRange(sql`r.time`, segment)}
-        ) AS pairs
-        GROUP BY 1, 2`,
+          SELECT worker, start, min(tail_time) AS tail_from
+          FROM (
+            SELECT q.worker_id AS worker, extract(epoch FROM q.chunk_start)::float8 AS start, NULL::float8 AS tail_time
+            FROM chunk_queue q
+            WHERE q.company_id = ${query.companyId} AND q.source = ${rollup.source} ${workerCondition('q')}
+              AND q.chunk_start >= to_timestamp(${firstStart}::float8) AND q.chunk_start < to_timestamp(${segment.to}::float8)
+            UNION ALL
+            SELECT r.worker_id, floor(extract(epoch FROM r.time) / ${span}) * ${span}, extract(epoch FROM r.time)::float8
+            FROM reports r
+            WHERE r.company_id = ${query.companyId} ${workerCondition('r')} AND ${inTail(tail)}
+              AND ${timeRange(sql`r.time`, segment)}
+          ) AS candidates
+          GROUP BY 1, 2
+        ) AS pairs`,
   );
 
-  return rows.map((row) => ({
-    worker: row.worker,
-    start: Number(row.start),
-    tailFrom: row.tail_from === null ? null : Number(row.tail_from),
-  }));
+  return rows.map((row) => {
+    const start = Number(row.start);
+    const tailFrom = row.tail_from === null ? null : Number(row.tail_from);
+    const completeBefore = row.complete_before === null ? null : Number(row.complete_before);
+    const chunkUsed = completeBefore !== null && (tailFrom === null || tailFrom >= completeBefore);
+
+    return { worker: row.worker, start, tailFrom, coveredUntil: chunkUsed ? completeBefore : start };
+  });
 }
 
-/**
- * Selects the rollup rows of the pending pairs past what their chunks cover, a condition
- * on `ro`. `covered` maps a pair's key to the end of its chunk that was read, in seconds.
- */
-function pendingRowsCondition(rollup: ChunkedRollup, pending: PendingPair[], covered: Map<string, number>): SQL {
+/** Selects the rollup rows of the pending pairs past what their chunks serve, a condition on `ro`. */
+function pendingRowsCondition(rollup: ChunkedRollup, pending: PendingPair[]): SQL {
   const workersByRange = new Map<string, { from: number; to: number; workers: string[] }>();
   for (const pair of pending) {
-    const from = covered.get(pairKey(pair.worker, pair.start)) ?? pair.start;
+    const from = pair.coveredUntil;
     const to = pair.start + rollup.span;
     if (from >= to) {
       continue;
@@ -222,100 +217,6 @@ function pendingRowsCondition(rollup: ChunkedRollup, pending: PendingPair[], cov
   );
 }
 
-function pairKey(worker: string, start: number): string {
-  return `${worker}\u0000${start}`;
-}
-
-type CollectedSeries = StatsSeries & { sorted: boolean; wanted: Record<Aggregation, boolean> };
-
-/**
- * Collects points into series, keeping only the aggregations requested for each metric
- * (the arrays of the others stay empty). Points of one series may arrive from several
- * sources out of order; `finish` sorts those series by date.
- */
-class SeriesCollector {
-  private readonly series = new Map<string, CollectedSeries>();
-
-  constructor(private readonly aggregations: StatsQuery['aggregations']) {}
-
-  /** Returns the series of a worker and metric (or series code), created empty on first use. */
-  entry(worker: string, metric: number, code: number | null): CollectedSeries {
-    const key = `${worker}\u0000${code ?? metric}`;
-    let entry = this.series.get(key);
-    if (!entry) {
-      const wanted = (aggregation: Aggregation) => this.aggregations?.[aggregation].includes(metric) ?? true;
-      entry = {
-        worker,
-        metric,
-        series: code,
-        dates: [],
-        avg: [],
-        min: [],
-        max: [],
-        sorted: true,
-        wanted: { avg: wanted('avg'), min: wanted('min'), max: wanted('max') },
-      };
-      this.series.set(key, entry);
-    }
-
-    return entry;
-  }
-
-  /**
-   * Adds a run of ascending points to a series. The value arrays hold the requested
-   * aggregations of the metric only, as the collector keeps them.
-   */
-  append(worker: string, metric: number, points: { dates: number[]; avg: number[]; min: number[]; max: number[] }): void {
-    const entry = this.entry(worker, metric, null);
-    if (entry.dates.length === 0) {
-      Object.assign(entry, points);
-      return;
-    }
-    if (points.dates.length > 0 && entry.dates[entry.dates.length - 1] >= points.dates[0]) {
-      entry.sorted = false;
-    }
-    entry.dates = entry.dates.concat(points.dates);
-    entry.avg = entry.avg.concat(points.avg);
-    entry.min = entry.min.concat(points.min);
-    entry.max = entry.max.concat(points.max);
-  }
-
-  static push(entry: CollectedSeries, date: number, avg: number, min: number, max: number): void {
-    const count = entry.dates.length;
-    if (count > 0 && entry.dates[count - 1] >= date) {
-      entry.sorted = false;
-    }
-    entry.dates.push(date);
-    if (entry.wanted.avg) {
-      entry.avg.push(avg);
-    }
-    if (entry.wanted.min) {
-      entry.min.push(min);
-    }
-    if (entry.wanted.max) {
-      entry.max.push(max);
-    }
-  }
-
-  finish(): StatsSeries[] {
-    return [...this.series.values()].map(({ sorted, wanted, ...entry }) => {
-      if (sorted) {
-        return entry;
-      }
-      const order = entry.dates.map((_, index) => index).sort((a, b) => entry.dates[a] - entry.dates[b]);
-      const reorder = (values: number[], kept: boolean) => (kept ? order.map((index) => values[index]) : values);
-
-      return {
-        ...entry,
-        dates: order.map((index) => entry.dates[index]),
-        avg: reorder(entry.avg, wanted.avg),
-        min: reorder(entry.min, wanted.min),
-        max: reorder(entry.max, wanted.max),
-      };
-    });
-  }
-}
-
 interface ChunkRow {
   worker: string;
   metric: number | string;
@@ -329,29 +230,28 @@ interface ChunkRow {
   maxs: string | null;
 }
 
-/** Decodes a base64 text of packed big-endian float8 values. */
-function decodeFloat8(base64: string | null): Float64Array | null {
+/**
+ * Decodes a base64 text of packed float8 values, which a DataView reads big-endian as
+ * stored, without a copy.
+ */
+function decodeFloat8(base64: string | null): DataView | null {
   if (base64 === null) {
     return null;
   }
   const bytes = Buffer.from(base64, 'base64');
-  // Typed arrays use the platform's byte order, which is little-endian on every platform
-  // Node.js supports; the copy also aligns the values to 8 bytes.
-  const values = new Float64Array(bytes.byteLength / 8);
-  new Uint8Array(values.buffer).set(bytes.swap64());
 
-  return values;
+  return new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }
 
 /**
  * Reads the chunks of a chunked segment into the collector, keeping the buckets inside
  * the segment that the chunk covers. A chunk covering a bucket of a raw tail report is
  * skipped, because the pair's rollup rows are read instead. Only the requested
- * aggregations of each metric are sent, the others are null. Values travel as base64,
- * which is a third the size of the numbers as text. Returns, per pending pair whose chunk
- * was read, the end of what it covers.
+ * aggregations of each metric are sent, the others are null. The statement is sent
+ * without waiting for the ones before it, and the returned promise settles once its
+ * chunks are in the collector.
  */
-async function collectChunks(
+function collectChunks(
   transaction: Executor,
   collector: SeriesCollector,
   rollup: ChunkedRollup,
@@ -359,13 +259,26 @@ async function collectChunks(
   query: StatsQuery,
   pending: PendingPair[],
   workerCondition: (alias: string) => SQL,
-): Promise<Map<string, number>> {
+): Promise<void> {
   const firstStart = Math.floor(segment.from / rollup.span) * rollup.span;
   const tailPairs = pending.filter((pair) => pair.tailFrom !== null);
   const column = (name: 'avgs' | 'mins' | 'maxs', aggregation: Aggregation) =>
     sql`CASE WHEN c.metric = ANY(${intArray(query.aggregations?.[aggregation] ?? query.metricIndexes)})
-             THEN encode(c.${sql.raw(name)}, 'base64') END AS ${sql.raw(name)}`;
-  const rows = await queryRows<ChunkRow>(
+             THEN c.${sql.raw(name)} END AS ${sql.raw(name)}`;
+
+  // The anti-join costs a probe per chunk row even when empty, so it is left out then.
+  const tailExclusion =
+    tailPairs.length === 0
+      ? sql``
+      : sql`AND NOT EXISTS (
+              SELECT 1
+              FROM unnest(${textArray(tailPairs.map((pair) => pair.worker))},
+                          ${floatArray(tailPairs.map((pair) => pair.start))},
+                          ${floatArray(tailPairs.map((pair) => pair.tailFrom ?? 0))}) AS tail(worker_id, start, tail_from)
+              WHERE tail.worker_id = c.worker_id AND c.chunk_start = to_timestamp(tail.start)
+                AND to_timestamp(tail.tail_from) < c.complete_before)`;
+
+  const rows = queryRowsPipelined<ChunkRow>(
     transaction,
     sql`SELECT c.worker_id AS worker, c.metric, extract(epoch FROM c.chunk_start)::float8 AS start,
                extract(epoch FROM c.complete_before)::float8 AS covered_until,
@@ -374,51 +287,57 @@ async function collectChunks(
         WHERE c.company_id = ${query.companyId} ${workerCondition('c')}
           AND c.metric = ANY(${intArray(query.metricIndexes)})
           AND c.chunk_start >= to_timestamp(${firstStart}::float8) AND c.chunk_start < to_timestamp(${segment.to}::float8)
-          AND NOT EXISTS (
-            SELECT 1
-            FROM unnest(${textArray(tailPairs.map((pair) => pair.worker))},
-                        ${floatArray(tailPairs.map((pair) => pair.start))},
-                        ${floatArray(tailPairs.map((pair) => pair.tailFrom ?? 0))}) AS tail(worker_id, start, tail_from)
-            WHERE tail.worker_id = c.worker_id AND c.chunk_start = to_timestamp(tail.start)
-              AND to_timestamp(tail.tail_from) < c.complete_before)
-        ORDER BY c.worker_id, c.metric, c.chunk_start`,
+          ${tailExclusion}`,
   );
 
-  // Rows come ordered by worker and metric: each run of rows is one series, whose arrays
-  // are sized in a first pass and filled in a second.
-  const covered = new Map<string, number>();
-  for (let first = 0; first < rows.length; ) {
-    let end = first + 1;
-    while (end < rows.length && rows[end].worker === rows[first].worker && rows[end].metric === rows[first].metric) {
-      end++;
+  return rows.then((found) => appendChunkRows(collector, found, rollup, segment));
+}
+
+/**
+ * Appends the chunks read to the collector, one ascending run per series. Rows are
+ * grouped here rather than ordered in SQL: sorting them there with their values costs
+ * more than reading them.
+ */
+function appendChunkRows(collector: SeriesCollector, rows: ChunkRow[], rollup: ChunkedRollup, segment: Segment): void {
+  const bySeries = new Map<string, { worker: string; metric: number; chunks: DecodedChunk[] }>();
+  for (const row of rows) {
+    const key = `${row.worker}\u0000${row.metric}`;
+    let series = bySeries.get(key);
+    if (!series) {
+      series = { worker: row.worker, metric: Number(row.metric), chunks: [] };
+      bySeries.set(key, series);
     }
-    const chunks = rows.slice(first, end).map((row) => ({
+    series.chunks.push({
       start: Number(row.start),
       coveredUntil: Number(row.covered_until),
       avgs: decodeFloat8(row.avgs),
       mins: decodeFloat8(row.mins),
       maxs: decodeFloat8(row.maxs),
-    }));
-    for (const chunk of chunks) {
-      covered.set(pairKey(rows[first].worker, chunk.start), chunk.coveredUntil);
-    }
-    collector.append(rows[first].worker, Number(rows[first].metric), segmentPoints(chunks, rollup, segment));
-    first = end;
+    });
   }
 
-  return covered;
+  for (const { worker, metric, chunks } of bySeries.values()) {
+    chunks.sort((a, b) => a.start - b.start);
+    collector.append(worker, metric, segmentPoints(chunks, rollup, segment));
+  }
 }
 
 interface DecodedChunk {
   start: number;
   coveredUntil: number;
-  avgs: Float64Array | null;
-  mins: Float64Array | null;
-  maxs: Float64Array | null;
+  avgs: DataView | null;
+  mins: DataView | null;
+  maxs: DataView | null;
 }
 
-/** Unpacks a series' chunks into the points that lie in the segment (bucket starts in [from, to)) and in the chunk's cover. */
-function segmentPoints(chunks: DecodedChunk[], rollup: ChunkedRollup, segment: Segment): { dates: number[]; avg: number[]; min: number[]; max: number[] } {
+/** Bytes per packed float8 value. */
+const FLOAT8_BYTES = 8;
+
+/**
+ * Unpacks a series' chunks, in order of start, into the points that lie in the segment
+ * (bucket starts in [from, to)) and in each chunk's cover.
+ */
+function segmentPoints(chunks: DecodedChunk[], rollup: ChunkedRollup, segment: Segment): SeriesPoints {
   // The slots of each chunk to read: the buckets in the segment and the chunk's cover.
   const slotRanges = chunks.map((chunk) => {
     const end = Math.min(segment.to, chunk.coveredUntil, chunk.start + rollup.span);
@@ -434,13 +353,13 @@ function segmentPoints(chunks: DecodedChunk[], rollup: ChunkedRollup, segment: S
   for (let index = 0; index < chunks.length; index++) {
     const values = presence[index];
     for (let slot = slotRanges[index].first; values && slot < slotRanges[index].end; slot++) {
-      if (!Number.isNaN(values[slot])) {
+      if (!Number.isNaN(values.getFloat64(slot * FLOAT8_BYTES))) {
         count++;
       }
     }
   }
 
-  const points = {
+  const points: SeriesPoints = {
     dates: new Array<number>(count),
     avg: chunks[0]?.avgs ? new Array<number>(count) : [],
     min: chunks[0]?.mins ? new Array<number>(count) : [],
@@ -451,18 +370,19 @@ function segmentPoints(chunks: DecodedChunk[], rollup: ChunkedRollup, segment: S
     const { start, avgs, mins, maxs } = chunks[index];
     const values = presence[index];
     for (let slot = slotRanges[index].first; values && slot < slotRanges[index].end; slot++) {
-      if (Number.isNaN(values[slot])) {
+      const offset = slot * FLOAT8_BYTES;
+      if (Number.isNaN(values.getFloat64(offset))) {
         continue;
       }
       points.dates[point] = start + slot * rollup.width;
       if (avgs) {
-        points.avg[point] = avgs[slot];
+        points.avg[point] = avgs.getFloat64(offset);
       }
       if (mins) {
-        points.min[point] = mins[slot];
+        points.min[point] = mins.getFloat64(offset);
       }
       if (maxs) {
-        points.max[point] = maxs[slot];
+        points.max[point] = maxs.getFloat64(offset);
       }
       point++;
     }
@@ -491,10 +411,15 @@ export async function selectStatsSeries(db: Database, query: StatsQuery): Promis
     async (transaction) => {
       const tail = await selectTailRange(transaction);
       // Grouping a week of buckets for a hundred workers sorts tens of MB; the default
-      // 4 MB would spill it to disk.
-      await transaction.execute(sql`SET LOCAL work_mem = '64MB'`);
+      // 4 MB would spill it to disk. Pipelined statements are prepared, and each is
+      // planned for its own worker lists and time ranges.
+      await transaction.execute(
+        sql`SELECT set_config('work_mem', '64MB', true), set_config('plan_cache_mode', 'force_custom_plan', true)`,
+      );
 
       const collector = new SeriesCollector(query.aggregations);
+      // The chunks' and the rollup rows' statements, sent without waiting for the ones before.
+      const reads: Promise<void>[] = [];
       const parts: SQL[] = rawReportConditions(query.segments, tail).map(
         (condition) =>
           sql`SELECT r.worker_id, u.code, ${bucketStart(sql`r.time`, interval)} AS bucket,
@@ -521,11 +446,11 @@ export async function selectStatsSeries(db: Database, query: StatsQuery): Promis
           const chunked = chunkedRollupFor(segment, query);
           if (chunked) {
             const pending = await selectPendingPairs(transaction, chunked, segment, query, tail, workerCondition);
-            const covered = await collectChunks(transaction, collector, chunked, segment, query, pending, workerCondition);
+            reads.push(collectChunks(transaction, collector, chunked, segment, query, pending, workerCondition));
             if (pending.length === 0) {
               continue;
             }
-            rollupCondition = sql`${rollupCondition} AND ${pendingRowsCondition(chunked, pending, covered)}`;
+            rollupCondition = sql`${rollupCondition} AND ${pendingRowsCondition(chunked, pending)}`;
           }
 
           // Split by variant: one partial per position of the layout, each counting one
@@ -557,7 +482,7 @@ export async function selectStatsSeries(db: Database, query: StatsQuery): Promis
       }
 
       if (parts.length > 0) {
-        const rows = await queryRows<{
+        const rows = queryRowsPipelined<{
           worker: string;
           series: number | string;
           bucket: number | string;
@@ -572,24 +497,23 @@ export async function selectStatsSeries(db: Database, query: StatsQuery): Promis
               GROUP BY 1, 2, 3
               ORDER BY 1, 2, 3`,
         );
-        // Rows arrive ordered by worker and series, so consecutive rows share their entry.
-        let entry: ReturnType<SeriesCollector['entry']> | undefined;
-        for (const row of rows) {
-          const series = Number(row.series);
-          const metric = query.splitByVariant ? Math.floor(series / SERIES_STRIDE) : series;
-          const code = query.splitByVariant ? series : null;
-          if (entry?.worker !== row.worker || entry.metric !== metric || entry.series !== code) {
-            entry = collector.entry(row.worker, metric, code);
-          }
-          SeriesCollector.push(
-            entry,
-            Number(row.bucket),
-            Number(row.avg),
-            Number(row.min),
-            Number(row.max),
-          );
-        }
+        reads.push(
+          rows.then((found) => {
+            // Rows arrive ordered by worker and series, so consecutive rows share their entry.
+            let entry: ReturnType<SeriesCollector['entry']> | undefined;
+            for (const row of found) {
+              const series = Number(row.series);
+              const metric = query.splitByVariant ? Math.floor(series / SERIES_STRIDE) : series;
+              const code = query.splitByVariant ? series : null;
+              if (entry?.worker !== row.worker || entry.metric !== metric || entry.series !== code) {
+                entry = collector.entry(row.worker, metric, code);
+              }
+              SeriesCollector.push(entry, Number(row.bucket), Number(row.avg), Number(row.min), Number(row.max));
+            }
+          }),
+        );
       }
+      await Promise.all(reads);
 
       return collector.finish();
     },

@@ -1,4 +1,4 @@
-import { selectActivityBuckets, selectMetricIndexes, selectStatsSeries, type StatsSeries } from '@/db/stats';
+import { selectActivityBuckets, selectMetricIndexes, selectStatsSeries } from '@/db/stats';
 import type { CallContext } from '@/lib/api/endpoint';
 import { apiErrors } from '@/lib/api/errors';
 import {
@@ -17,6 +17,7 @@ import {
 
 import { decodeSeries, metricIndex } from './layout';
 import { planSegments, type Segment } from './plan';
+import type { StatsSeries } from './series';
 import { metricCategory } from './samples';
 
 /** Activity intervals below this many seconds are raised to it, as the original server does. */
