@@ -14,8 +14,13 @@ export interface ChunkedRollup {
   span: number;
 }
 
+/**
+ * A day per chunk at both widths. Longer spans mean fewer rows for a query to scan and
+ * decode, which is most of its cost, while a late report rebuilds a whole span and a
+ * partial build of the running span rereads it.
+ */
 export const CHUNKED_ROLLUPS: readonly ChunkedRollup[] = [
-  { source: 'five_minutes', rollupTable: 'rollups_five_minutes', chunkTable: 'chunks_five_minutes', width: 300, span: 21_600 },
+  { source: 'five_minutes', rollupTable: 'rollups_five_minutes', chunkTable: 'chunks_five_minutes', width: 300, span: 86_400 },
   { source: 'hour', rollupTable: 'rollups_hour', chunkTable: 'chunks_hour', width: 3600, span: 86_400 },
 ];
 
@@ -94,6 +99,10 @@ export async function compactChunks(db: Database, now: Date): Promise<Compaction
       if (!(await tryTransactionLock(transaction, LOCK_KEYS.rollups))) {
         return { ran: false, compacted: 0, more: true };
       }
+      // A statement packs up to COMPACTION_BATCH pairs of about 15 metrics over a day of
+      // five-minute buckets: up to about 864,000 points to sort. The default 4 MB of
+      // work_mem would spill them to disk.
+      await transaction.execute(sql`SET LOCAL work_mem = '64MB'`);
 
       let compacted = 0;
       let more = false;
@@ -174,23 +183,35 @@ function compactionStatement(rollup: ChunkedRollup, coveredUntil: number, partia
       GROUP BY 1, 2, 3, 4, 5
     ),
     series AS (
-      SELECT DISTINCT points.company_id, points.worker_id, points.chunk_start, points.metric, picked.complete_before
+      SELECT points.company_id, points.worker_id, points.chunk_start, points.metric,
+             array_agg(points.offset_in_span) AS offsets, array_agg(points.avg) AS avgs,
+             array_agg(points.min) AS mins, array_agg(points.max) AS maxs
       FROM points
+      GROUP BY 1, 2, 3, 4
+    ),
+    -- Each series' slots are joined with its own points only: a join of every series'
+    -- slots with every point would compare each slot with every point of its series.
+    packed AS (
+      SELECT series.company_id, series.worker_id, series.chunk_start, series.metric, picked.complete_before,
+             slots.avgs, slots.mins, slots.maxs
+      FROM series
       JOIN picked USING (company_id, worker_id, chunk_start)
+      CROSS JOIN LATERAL (
+        SELECT ${packedValues(sql`point.avg`)} AS avgs, ${packedValues(sql`point.min`)} AS mins,
+               ${packedValues(sql`point.max`)} AS maxs
+        FROM generate_series(0, ${sql.raw(String(rollup.span / rollup.width - 1))}) AS slot(number)
+        LEFT JOIN unnest(series.offsets, series.avgs, series.mins, series.maxs) AS point(offset_in_span, avg, min, max)
+          ON point.offset_in_span = slot.number
+      ) AS slots
     ),
     written AS (
-      INSERT INTO ${chunkTable} (company_id, worker_id, chunk_start, metric, complete_before, avgs, mins, maxs)
-      SELECT series.company_id, series.worker_id, series.chunk_start, series.metric, series.complete_before,
-             ${packedValues(sql`points.avg`)}, ${packedValues(sql`points.min`)}, ${packedValues(sql`points.max`)}
-      FROM series
-      CROSS JOIN generate_series(0, ${sql.raw(String(rollup.span / rollup.width - 1))}) AS slot(number)
-      LEFT JOIN points
-        ON points.company_id = series.company_id AND points.worker_id = series.worker_id
-       AND points.chunk_start = series.chunk_start AND points.metric = series.metric
-       AND points.offset_in_span = slot.number
-      GROUP BY 1, 2, 3, 4, 5
-      ON CONFLICT (company_id, worker_id, chunk_start, metric) DO UPDATE SET
-        complete_before = excluded.complete_before, avgs = excluded.avgs, mins = excluded.mins, maxs = excluded.maxs
+      INSERT INTO ${chunkTable} (company_id, worker_id, chunk_start, metric, complete_before, aggregation, packed)
+      SELECT packed.company_id, packed.worker_id, packed.chunk_start, packed.metric, packed.complete_before,
+             aggregation.name, aggregation.packed
+      FROM packed
+      CROSS JOIN LATERAL (VALUES ('avg', packed.avgs), ('min', packed.mins), ('max', packed.maxs)) AS aggregation(name, packed)
+      ON CONFLICT (company_id, worker_id, chunk_start, metric, aggregation) DO UPDATE SET
+        complete_before = excluded.complete_before, packed = excluded.packed
     )
     SELECT count(*) AS pairs FROM picked
   `;

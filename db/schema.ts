@@ -217,18 +217,17 @@ export const rollupsFiveMinutes = rollupTable('rollups_five_minutes');
 export const rollupsHour = rollupTable('rollups_hour');
 
 /**
- * Series chunks: a rollup's per-metric results packed per worker, metric and span of
- * buckets (six hours of five-minute buckets, a day of hourly ones). A query at the
- * rollup's own width then reads one row per series and span instead of one per bucket.
- * `avgs`, `mins` and `maxs` are base64 texts (without line breaks) of one big-endian
- * float8 per bucket of the span, in order, NaN where the bucket has no samples (samples
- * are finite, so no result is NaN). They are the values the rollup's own rows return.
- * They are stored encoded because encoding them on every read cost as much as reading
- * them, and rows stay below toast_tuple_target so that they are neither compressed nor
- * moved out of line. A chunk is built once its span has ended,
- * and partially (up to `complete_before`) while it runs. A report that changes a covered
- * bucket deletes it until it is rebuilt. Queries read the rollup rows of the buckets that
- * no chunk covers.
+ * Series chunks: a rollup's per-metric results packed per worker, metric, aggregation
+ * and day of buckets. A query at the rollup's own width then reads one row per series
+ * and day instead of one per bucket. `packed` is base64 text (without line breaks) of one big-endian float8 per
+ * bucket of the span, in order, NaN where the bucket has no samples (samples are finite,
+ * so no result is NaN): the values the rollup's own rows return. It is stored encoded
+ * because encoding it on every read cost as much as reading it. The tables are
+ * partitioned by aggregation (see the migration), so that a query scans only the
+ * aggregations it requests. A chunk is built once its span has ended, and partially (up
+ * to `complete_before`) while it runs. A report that changes a covered bucket deletes
+ * the span's chunks until they are rebuilt. Queries read the rollup rows of the buckets
+ * that no chunk covers.
  */
 function chunkTable(name: string) {
   return pgTable(
@@ -241,18 +240,18 @@ function chunkTable(name: string) {
       metric: smallint('metric').notNull(),
       /** End of the buckets the chunk covers: the span's end, or earlier for a running span. */
       completeBefore: timestamptz('complete_before').notNull(),
-      avgs: text('avgs').notNull(),
-      mins: text('mins').notNull(),
-      maxs: text('maxs').notNull(),
+      /** `avg`, `min` or `max`: the partition key. */
+      aggregation: text('aggregation').notNull(),
+      packed: text('packed').notNull(),
     },
     (table) => [
-      primaryKey({ columns: [table.companyId, table.workerId, table.chunkStart, table.metric] }),
+      primaryKey({ columns: [table.companyId, table.workerId, table.chunkStart, table.metric, table.aggregation] }),
       index(`${name}_company_start_idx`).on(table.companyId, table.chunkStart, table.metric),
     ],
   );
 }
 
-/** Chunks of the five-minute rollup, six hours each. */
+/** Chunks of the five-minute rollup, a day (288 buckets) each. */
 export const chunksFiveMinutes = chunkTable('chunks_five_minutes');
 
 /** Chunks of the hourly rollup, one day each. */

@@ -220,24 +220,25 @@ function pendingRowsCondition(rollup: ChunkedRollup, pending: PendingPair[]): SQ
 interface ChunkRow {
   worker: string;
   metric: number | string;
+  aggregation: Aggregation;
   /** Span start in seconds. */
   start: number | string;
   /** End of the buckets the chunk covers, in seconds. */
   covered_until: number | string;
-  /** Base64 of the packed float8 values, null when the aggregation was not requested. */
-  avgs: string | null;
-  mins: string | null;
-  maxs: string | null;
+  /** Base64 of the packed float8 values. */
+  packed: string;
 }
+
+const AGGREGATIONS: readonly Aggregation[] = ['avg', 'min', 'max'];
+
+/** The field of a decoded chunk for each aggregation's values. */
+const CHUNK_COLUMNS = { avg: 'avgs', min: 'mins', max: 'maxs' } as const satisfies Record<Aggregation, keyof DecodedChunk>;
 
 /**
  * Decodes a base64 text of packed float8 values, which a DataView reads big-endian as
  * stored, without a copy.
  */
-function decodeFloat8(base64: string | null): DataView | null {
-  if (base64 === null) {
-    return null;
-  }
+function decodeFloat8(base64: string): DataView {
   const bytes = Buffer.from(base64, 'base64');
 
   return new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
@@ -247,7 +248,7 @@ function decodeFloat8(base64: string | null): DataView | null {
  * Reads the chunks of a chunked segment into the collector, keeping the buckets inside
  * the segment that the chunk covers. A chunk covering a bucket of a raw tail report is
  * skipped, because the pair's rollup rows are read instead. Only the requested
- * aggregations of each metric are sent, the others are null. The statement is sent
+ * aggregations of each metric are read. The statement is sent
  * without waiting for the ones before it, and the returned promise settles once its
  * chunks are in the collector.
  */
@@ -262,9 +263,13 @@ function collectChunks(
 ): Promise<void> {
   const firstStart = Math.floor(segment.from / rollup.span) * rollup.span;
   const tailPairs = pending.filter((pair) => pair.tailFrom !== null);
-  const column = (name: 'avgs' | 'mins' | 'maxs', aggregation: Aggregation) =>
-    sql`CASE WHEN c.metric = ANY(${intArray(query.aggregations?.[aggregation] ?? query.metricIndexes)})
-             THEN c.${sql.raw(name)} END AS ${sql.raw(name)}`;
+  // One condition per requested aggregation, which also leaves out the partitions of the others.
+  const wanted = AGGREGATIONS.map((aggregation) => ({
+    aggregation,
+    metrics: query.aggregations?.[aggregation] ?? query.metricIndexes,
+  }))
+    .filter(({ metrics }) => metrics.length > 0)
+    .map(({ aggregation, metrics }) => sql`(c.aggregation = ${aggregation} AND c.metric = ANY(${intArray(metrics)}))`);
 
   // The anti-join costs a probe per chunk row even when empty, so it is left out then.
   const tailExclusion =
@@ -280,12 +285,11 @@ function collectChunks(
 
   const rows = queryRowsPipelined<ChunkRow>(
     transaction,
-    sql`SELECT c.worker_id AS worker, c.metric, extract(epoch FROM c.chunk_start)::float8 AS start,
-               extract(epoch FROM c.complete_before)::float8 AS covered_until,
-               ${column('avgs', 'avg')}, ${column('mins', 'min')}, ${column('maxs', 'max')}
+    sql`SELECT c.worker_id AS worker, c.metric, c.aggregation, extract(epoch FROM c.chunk_start)::float8 AS start,
+               extract(epoch FROM c.complete_before)::float8 AS covered_until, c.packed
         FROM ${sql.raw(rollup.chunkTable)} c
         WHERE c.company_id = ${query.companyId} ${workerCondition('c')}
-          AND c.metric = ANY(${intArray(query.metricIndexes)})
+          AND ${anyOf(wanted)}
           AND c.chunk_start >= to_timestamp(${firstStart}::float8) AND c.chunk_start < to_timestamp(${segment.to}::float8)
           ${tailExclusion}`,
   );
@@ -299,26 +303,26 @@ function collectChunks(
  * more than reading them.
  */
 function appendChunkRows(collector: SeriesCollector, rows: ChunkRow[], rollup: ChunkedRollup, segment: Segment): void {
-  const bySeries = new Map<string, { worker: string; metric: number; chunks: DecodedChunk[] }>();
+  const bySeries = new Map<string, { worker: string; metric: number; chunks: Map<number, DecodedChunk> }>();
   for (const row of rows) {
     const key = `${row.worker}\u0000${row.metric}`;
     let series = bySeries.get(key);
     if (!series) {
-      series = { worker: row.worker, metric: Number(row.metric), chunks: [] };
+      series = { worker: row.worker, metric: Number(row.metric), chunks: new Map() };
       bySeries.set(key, series);
     }
-    series.chunks.push({
-      start: Number(row.start),
-      coveredUntil: Number(row.covered_until),
-      avgs: decodeFloat8(row.avgs),
-      mins: decodeFloat8(row.mins),
-      maxs: decodeFloat8(row.maxs),
-    });
+    const start = Number(row.start);
+    let chunk = series.chunks.get(start);
+    if (!chunk) {
+      chunk = { start, coveredUntil: Number(row.covered_until), avgs: null, mins: null, maxs: null };
+      series.chunks.set(start, chunk);
+    }
+    chunk[CHUNK_COLUMNS[row.aggregation]] = decodeFloat8(row.packed);
   }
 
   for (const { worker, metric, chunks } of bySeries.values()) {
-    chunks.sort((a, b) => a.start - b.start);
-    collector.append(worker, metric, segmentPoints(chunks, rollup, segment));
+    const ordered = [...chunks.values()].sort((a, b) => a.start - b.start);
+    collector.append(worker, metric, segmentPoints(ordered, rollup, segment));
   }
 }
 
