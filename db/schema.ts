@@ -245,8 +245,9 @@ function chunkTable(name: string) {
       packed: text('packed').notNull(),
     },
     (table) => [
-      primaryKey({ columns: [table.companyId, table.workerId, table.chunkStart, table.metric, table.aggregation] }),
-      index(`${name}_company_start_idx`).on(table.companyId, table.chunkStart, table.metric),
+      // Time before worker: the key serves a company's chunks over a time range, for
+      // queries over every worker, and a pair's chunks by exact start.
+      primaryKey({ columns: [table.companyId, table.chunkStart, table.workerId, table.metric, table.aggregation] }),
     ],
   );
 }

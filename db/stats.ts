@@ -163,10 +163,13 @@ async function selectPendingPairs(
   const rows = await queryRows<{ worker: string; start: number | string; tail_from: number | string | null; complete_before: number | string | null }>(
     transaction,
     sql`SELECT pairs.worker, pairs.start, pairs.tail_from,
-               (SELECT extract(epoch FROM max(c.complete_before))::float8
+               -- Compaction writes every metric and aggregation of a pair with the same
+               -- cover, so one row of one partition tells it.
+               (SELECT extract(epoch FROM c.complete_before)::float8
                 FROM ${sql.raw(rollup.chunkTable)} c
                 WHERE c.company_id = ${query.companyId} AND c.worker_id = pairs.worker
-                  AND c.chunk_start = to_timestamp(pairs.start) AND c.metric = ANY(${intArray(query.metricIndexes)})) AS complete_before
+                  AND c.chunk_start = to_timestamp(pairs.start) AND c.aggregation = 'avg'
+                LIMIT 1) AS complete_before
         FROM (
           SELECT worker, start, min(tail_time) AS tail_from
           FROM (
