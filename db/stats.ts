@@ -1,6 +1,6 @@
 import { sql, type SQL } from 'drizzle-orm';
 
-import type { Aggregation } from '@/lib/schemas/workers';
+import { aggregationSchema, type Aggregation } from '@/lib/schemas/workers';
 import { SERIES_STRIDE } from '@/lib/stats/layout';
 import { SeriesCollector, type RequestedAggregations, type SeriesPoints, type StatsSeries } from '@/lib/stats/series';
 import { ROLLUP_WIDTHS, type Segment } from '@/lib/stats/plan';
@@ -232,8 +232,6 @@ interface ChunkRow {
   packed: string;
 }
 
-const AGGREGATIONS: readonly Aggregation[] = ['avg', 'min', 'max'];
-
 /** The field of a decoded chunk for each aggregation's values. */
 const CHUNK_COLUMNS = { avg: 'avgs', min: 'mins', max: 'maxs' } as const satisfies Record<Aggregation, keyof DecodedChunk>;
 
@@ -251,9 +249,8 @@ function decodeFloat8(base64: string): DataView {
  * Reads the chunks of a chunked segment into the collector, keeping the buckets inside
  * the segment that the chunk covers. A chunk covering a bucket of a raw tail report is
  * skipped, because the pair's rollup rows are read instead. Only the requested
- * aggregations of each metric are read. The statement is sent
- * without waiting for the ones before it, and the returned promise settles once its
- * chunks are in the collector.
+ * aggregations of each metric are read. The statement is sent without waiting for the
+ * ones before it, and the returned promise settles once its chunks are in the collector.
  */
 function collectChunks(
   transaction: Executor,
@@ -267,7 +264,7 @@ function collectChunks(
   const firstStart = Math.floor(segment.from / rollup.span) * rollup.span;
   const tailPairs = pending.filter((pair) => pair.tailFrom !== null);
   // One condition per requested aggregation, which also leaves out the partitions of the others.
-  const wanted = AGGREGATIONS.map((aggregation) => ({
+  const requested = aggregationSchema.options.map((aggregation) => ({
     aggregation,
     metrics: query.aggregations?.[aggregation] ?? query.metricIndexes,
   }))
@@ -292,7 +289,7 @@ function collectChunks(
                extract(epoch FROM c.complete_before)::float8 AS covered_until, c.packed
         FROM ${sql.raw(rollup.chunkTable)} c
         WHERE c.company_id = ${query.companyId} ${workerCondition('c')}
-          AND ${anyOf(wanted)}
+          AND ${anyOf(requested)}
           AND c.chunk_start >= to_timestamp(${firstStart}::float8) AND c.chunk_start < to_timestamp(${segment.to}::float8)
           ${tailExclusion}`,
   );

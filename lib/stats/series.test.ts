@@ -28,6 +28,20 @@ describe('mergeRuns', () => {
     expect(merged).toEqual({ dates: [5, 10, 20, 30, 40, 50, 60], avg: [5.5, 10, 20, 30, 40, 50.5, 60.5], min: [], max: [] });
   });
 
+  test('prepends more points than one call takes', () => {
+    const longest = run(Array.from({ length: 250_000 }, (_, index) => 300_000 + index), 0);
+    const before = run(Array.from({ length: 200_000 }, (_, index) => index), 0.5);
+
+    const merged = mergeRuns([longest, before]);
+
+    expect(merged.dates.length).toBe(450_000);
+    expect(merged.dates[0]).toBe(0);
+    expect(merged.dates[199_999]).toBe(199_999);
+    expect(merged.dates[200_000]).toBe(300_000);
+    expect(merged.avg[0]).toBe(0.5);
+    expect(merged.avg[449_999]).toBe(549_999);
+  });
+
   test('interleaves points that fall inside the longest run', () => {
     const merged = mergeRuns([run([10, 20, 30, 40], 0), run([5, 25, 45], 0.5)]);
 

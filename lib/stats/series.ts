@@ -32,14 +32,15 @@ interface CollectedSeries {
   runs: SeriesPoints[];
   /** The run that `push` extends, until another source adds a run. */
   open: SeriesPoints | undefined;
-  wanted: Record<Aggregation, boolean>;
+  /** Whether each aggregation's values are kept for this series' metric. */
+  kept: Record<Aggregation, boolean>;
 }
 
 /**
  * Collects the points of many series from several sources. Each source adds a series'
  * points as one ascending run: a whole run at once (`append`) or point by point
  * (`push`). Runs of one series may interleave in time, and `finish` merges them.
- * Only the requested aggregations of each metric are kept; the arrays of the others
+ * Only the requested aggregations of each metric are kept, and the arrays of the others
  * stay empty. The collector owns the arrays of appended runs and may extend them.
  */
 export class SeriesCollector {
@@ -53,14 +54,14 @@ export class SeriesCollector {
     const key = `${worker}\u0000${code ?? metric}`;
     let entry = this.series.get(key);
     if (!entry) {
-      const wanted = (aggregation: Aggregation) => this.aggregations?.[aggregation].includes(metric) ?? true;
+      const isKept = (aggregation: Aggregation) => this.aggregations?.[aggregation].includes(metric) ?? true;
       entry = {
         worker,
         metric,
         series: code,
         runs: [],
         open: undefined,
-        wanted: { avg: wanted('avg'), min: wanted('min'), max: wanted('max') },
+        kept: { avg: isKept('avg'), min: isKept('min'), max: isKept('max') },
       };
       this.series.set(key, entry);
     }
@@ -88,13 +89,13 @@ export class SeriesCollector {
     }
 
     run.dates.push(date);
-    if (entry.wanted.avg) {
+    if (entry.kept.avg) {
       run.avg.push(avg);
     }
-    if (entry.wanted.min) {
+    if (entry.kept.min) {
       run.min.push(min);
     }
-    if (entry.wanted.max) {
+    if (entry.kept.max) {
       run.max.push(max);
     }
   }
@@ -168,7 +169,7 @@ function extendLongestRun(runs: readonly SeriesPoints[]): SeriesPoints | undefin
 
   for (const name of ['dates', 'avg', 'min', 'max'] as const) {
     if (longest[name].length > 0) {
-      longest[name].unshift(...others[name].slice(0, before));
+      prepend(longest[name], others[name], before);
       for (let index = after; index < others[name].length; index++) {
         longest[name].push(others[name][index]);
       }
@@ -176,6 +177,16 @@ function extendLongestRun(runs: readonly SeriesPoints[]): SeriesPoints | undefin
   }
 
   return longest;
+}
+
+/** Values spread into one call of `unshift`: in Node.js 20 a spread of 200,000 overflowed the call stack. */
+const PREPEND_BATCH = 10_000;
+
+/** Inserts `source[0..count)` in order at the front of `target`, in batches from the back. */
+function prepend(target: number[], source: number[], count: number): void {
+  for (let end = count; end > 0; end -= PREPEND_BATCH) {
+    target.unshift(...source.slice(Math.max(0, end - PREPEND_BATCH), end));
+  }
 }
 
 function mergeByStretches(runs: readonly SeriesPoints[]): SeriesPoints {
