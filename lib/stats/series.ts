@@ -33,7 +33,7 @@ interface CollectedSeries {
   /** The run that `push` extends, until another source adds a run. */
   open: SeriesPoints | undefined;
   /** Whether each aggregation's values are kept for this series' metric. */
-  kept: Record<Aggregation, boolean>;
+  keptAggregations: Record<Aggregation, boolean>;
 }
 
 /**
@@ -61,7 +61,7 @@ export class SeriesCollector {
         series: code,
         runs: [],
         open: undefined,
-        kept: { avg: isKept('avg'), min: isKept('min'), max: isKept('max') },
+        keptAggregations: { avg: isKept('avg'), min: isKept('min'), max: isKept('max') },
       };
       this.series.set(key, entry);
     }
@@ -89,13 +89,13 @@ export class SeriesCollector {
     }
 
     run.dates.push(date);
-    if (entry.kept.avg) {
+    if (entry.keptAggregations.avg) {
       run.avg.push(avg);
     }
-    if (entry.kept.min) {
+    if (entry.keptAggregations.min) {
       run.min.push(min);
     }
-    if (entry.kept.max) {
+    if (entry.keptAggregations.max) {
       run.max.push(max);
     }
   }
