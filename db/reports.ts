@@ -69,6 +69,17 @@ function newLayoutRows(db: Database, rows: readonly Pick<ReportRow, 'companyId' 
   return found;
 }
 
+/** Compares two keys column by column, as any consistent order will do. */
+function compareKeys(a: readonly (string | number)[], b: readonly (string | number)[]): number {
+  for (let index = 0; index < a.length; index++) {
+    if (a[index] !== b[index]) {
+      return a[index] < b[index] ? -1 : 1;
+    }
+  }
+
+  return 0;
+}
+
 /**
  * Stores reports in one multi-row INSERT inside the caller's transaction, with the
  * layouts and (worker, layout) pairs they need. Returns the layout keys to remember once
@@ -79,12 +90,18 @@ export async function insertReports(db: Database, transaction: Executor, rows: r
     return [];
   }
 
+  // Rows are inserted in key order, so two transactions that insert the same new layouts
+  // wait for each other instead of deadlocking.
   const { layouts: newLayouts, pairs: newPairs } = newLayoutRows(db, rows);
   if (newLayouts.size > 0) {
-    await transaction.insert(layouts).values([...newLayouts.values()]).onConflictDoNothing();
+    const ordered = [...newLayouts.values()].sort((a, b) => compareKeys([a.companyId, a.id], [b.companyId, b.id]));
+    await transaction.insert(layouts).values(ordered).onConflictDoNothing();
   }
   if (newPairs.size > 0) {
-    await transaction.insert(workerLayouts).values([...newPairs.values()]).onConflictDoNothing();
+    const ordered = [...newPairs.values()].sort((a, b) =>
+      compareKeys([a.companyId, a.workerId, a.layoutId], [b.companyId, b.workerId, b.layoutId]),
+    );
+    await transaction.insert(workerLayouts).values(ordered).onConflictDoNothing();
   }
 
   await transaction.insert(reports).values(
