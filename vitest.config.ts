@@ -15,7 +15,7 @@ process.env.WORKERS_SECRET_KEY ??= randomBytes(24).toString('base64url');
 export default defineConfig({
   resolve: { alias: { '@': path.resolve(__dirname) } },
   test: {
-    include: ['tests/**/*.test.ts', 'lib/**/*.test.ts', 'agent/**/*.test.ts'],
+    include: ['tests/**/*.test.ts', 'lib/**/*.test.ts', 'db/**/*.test.ts', 'agent/**/*.test.ts'],
     environment: 'node',
     globalSetup: ['tests/helpers/global-setup.ts'],
     env: {

@@ -31,6 +31,16 @@ export type DatabaseOptions = (
 /** Maximum wait before reconnecting to PostgreSQL after a connection failed, in seconds. */
 const MAX_RECONNECT_DELAY_SECONDS = 0.1;
 
+/**
+ * Connections of the pool that runs a statement of a transaction beside it, in the
+ * transaction's snapshot (queryRowsBeside). A separate pool cannot deadlock: a
+ * transaction of the main pool may wait for one of these, but these wait for nothing.
+ */
+const BESIDE_CONNECTIONS = 4;
+
+/** The pool of queryRowsBeside for each PostgreSQL handle; PGlite handles have none. */
+const besidePools = new WeakMap<object, Database>();
+
 /** Folder of the drizzle-kit migrations; both drivers apply the same files. */
 export const MIGRATIONS_FOLDER = path.join(process.cwd(), 'db', 'migrations');
 
@@ -44,8 +54,7 @@ export async function openDatabase(options: DatabaseOptions): Promise<DatabaseHa
     const { drizzle } = await import('drizzle-orm/postgres-js');
     const { migrate } = await import('drizzle-orm/postgres-js/migrator');
 
-    const client = postgres(options.url, {
-      max: options.maxConnections ?? 10,
+    const poolOptions = {
       // A connection attempt that hangs fails fast (seconds), so that callers get a 503 to
       // retry instead of waiting for the driver's default of 30 s.
       connect_timeout: 3,
@@ -55,10 +64,25 @@ export async function openDatabase(options: DatabaseOptions): Promise<DatabaseHa
       // first request after the server is back reconnects at once.
       backoff: (retries: number) => Math.min(MAX_RECONNECT_DELAY_SECONDS, 0.01 * 2 ** retries),
       onnotice: () => {},
+    };
+    const client = postgres(options.url, {
+      ...poolOptions,
+      max: options.maxConnections ?? 10,
       // Timestamps stay Date objects; numerics are converted in the query layer.
       connection: { application_name: 'fleet-workers' },
     });
     const db = drizzle(client, { schema, logger: options.queryLogger }) as unknown as Database;
+    // Its connections serve statistics reads only, so their settings are those reads':
+    // see selectStatsSeries. The driver connects on first use.
+    const besideClient = postgres(options.url, {
+      ...poolOptions,
+      max: BESIDE_CONNECTIONS,
+      connection: { application_name: 'fleet-workers', work_mem: '64MB', plan_cache_mode: 'force_custom_plan' },
+    });
+    besidePools.set(db, drizzle(besideClient, { schema, logger: options.queryLogger }) as unknown as Database);
+    const closePools = async () => {
+      await Promise.all([client.end({ timeout: 5 }), besideClient.end({ timeout: 5 })]);
+    };
 
     // Instances starting together would apply the same migration at once, so migrations
     // run on one connection holding an advisory lock; closing it releases the lock.
@@ -67,13 +91,13 @@ export async function openDatabase(options: DatabaseOptions): Promise<DatabaseHa
       await migrator`SELECT pg_advisory_lock(${LOCK_KEYS.migrations})`;
       await migrate(drizzle(migrator), { migrationsFolder: MIGRATIONS_FOLDER });
     } catch (error) {
-      await client.end({ timeout: 5 });
+      await closePools();
       throw error;
     } finally {
       await migrator.end({ timeout: 5 });
     }
 
-    return { db, kind: 'postgres', close: () => client.end({ timeout: 5 }) };
+    return { db, kind: 'postgres', close: closePools };
   }
 
   const { PGlite: PGliteClass } = await import('@electric-sql/pglite');
@@ -184,8 +208,13 @@ export function findPostgresError(error: unknown, code: string): Error | undefin
   return undefined;
 }
 
+/** A pending query of the postgres driver: a promise of its rows that can also stream them. */
+interface PostgresQuery extends Promise<unknown[]> {
+  forEach(onRow: (row: unknown) => void): Promise<unknown[]>;
+}
+
 interface PostgresClient {
-  unsafe(query: string, params: unknown[], options: { prepare: boolean }): Promise<unknown[]>;
+  unsafe(query: string, params: unknown[], options: { prepare: boolean }): PostgresQuery;
 }
 
 interface PGliteClient {
@@ -228,6 +257,56 @@ export async function queryRowsPipelined<Row>(transaction: Executor, query: SQL)
   }
 
   return queryRows<Row>(transaction, query);
+}
+
+/**
+ * Runs a raw SQL query like queryRowsPipelined, but hands each row to `onRow` as it is
+ * read instead of collecting them. A large result then does not stay in memory as row
+ * objects until its last row arrives. Resolves once every row went through `onRow`.
+ */
+export async function forEachRowPipelined<Row>(transaction: Executor, query: SQL, onRow: (row: Row) => void): Promise<void> {
+  const client = (transaction as unknown as { session?: { client?: PostgresClient | PGliteClient } }).session?.client;
+  if (client && 'unsafe' in client) {
+    const rendered = pipelineDialect.sqlToQuery(query);
+    await client.unsafe(rendered.sql, rendered.params, { prepare: true }).forEach((row) => onRow(row as Row));
+    return;
+  }
+
+  for (const row of await queryRows<Row>(transaction, query)) {
+    onRow(row);
+  }
+}
+
+/**
+ * Runs a raw SQL query on another connection than `transaction`'s, in the snapshot that
+ * `transaction` exported with pg_export_snapshot(), and returns its rows. The two
+ * connections then work at once, and the query sees the same data as the transaction.
+ * The transaction must stay open until the returned promise settles. Without a second
+ * pool (PGlite) or without a snapshot, the query runs in `transaction` as
+ * queryRowsPipelined does.
+ */
+export async function queryRowsBeside<Row>(db: Database, transaction: Executor, snapshot: string | null, query: SQL): Promise<Row[]> {
+  const beside = besidePools.get(db);
+  if (!beside || snapshot === null) {
+    return queryRowsPipelined<Row>(transaction, query);
+  }
+  if (!/^[0-9A-F]+-[0-9A-F]+(-[0-9]+)?$/i.test(snapshot)) {
+    throw new Error(`Invalid snapshot identifier: ${snapshot}`);
+  }
+
+  return beside.transaction(
+    async (other) => {
+      // SET TRANSACTION SNAPSHOT takes a literal only, hence the check of its form above.
+      await other.execute(sql.raw(`SET TRANSACTION SNAPSHOT '${snapshot}'`));
+      return queryRowsPipelined<Row>(other, query);
+    },
+    { isolationLevel: 'repeatable read', accessMode: 'read only' },
+  );
+}
+
+/** Whether queryRowsBeside runs its queries on a connection of their own for `db`. */
+export function hasBesidePool(db: Database): boolean {
+  return besidePools.has(db);
 }
 
 /** Takes a transaction-level advisory lock when it is free; returns whether the transaction now holds it. */

@@ -1,12 +1,13 @@
 import { sql, type SQL } from 'drizzle-orm';
 
-import { aggregationSchema, type Aggregation } from '@/lib/schemas/workers';
+import { aggregationSchema } from '@/lib/schemas/workers';
 import { SERIES_STRIDE } from '@/lib/stats/layout';
-import { SeriesCollector, type RequestedAggregations, type SeriesPoints, type StatsSeries } from '@/lib/stats/series';
+import { SeriesCollector, type RequestedAggregations, type StatsSeries } from '@/lib/stats/series';
 import { ROLLUP_WIDTHS, type Segment } from '@/lib/stats/plan';
 
 import { CHUNKED_ROLLUPS, type ChunkedRollup } from './chunks';
-import { queryRows, queryRowsPipelined, type Database, type Executor } from './client';
+import { ChunkReader, type ChunkRow } from './chunk-reader';
+import { forEachRowPipelined, hasBesidePool, queryRows, queryRowsBeside, type Database, type Executor } from './client';
 
 const ROLLUP_SOURCES = ROLLUP_WIDTHS.map((width) => width.source);
 
@@ -79,19 +80,21 @@ interface TailRange {
 }
 
 /**
- * Reads the tail range of the transaction's snapshot. Call in a repeatable-read
- * transaction, whose snapshot is fixed by its first statement. With only a lower bound,
+ * Reads the tail range of the transaction's snapshot, and exports the snapshot when
+ * asked. Call in a repeatable-read transaction, whose snapshot is fixed by its first
+ * statement. With only a lower bound,
  * a table without statistics (after a bulk load with autovacuum off, say) looks a third
  * matched to the planner. With both bounds it picks the xid index for the tail.
  */
-async function selectTailRange(db: Executor): Promise<TailRange> {
-  const rows = await queryRows<{ watermark: string; xmax: string }>(
+async function selectTailRange(db: Executor, exportSnapshot = false): Promise<TailRange & { snapshot: string | null }> {
+  const snapshot = exportSnapshot ? sql`pg_export_snapshot()` : sql`NULL::text`;
+  const rows = await queryRows<{ watermark: string; xmax: string; snapshot: string | null }>(
     db,
-    sql`SELECT watermark::text AS watermark, pg_snapshot_xmax(pg_current_snapshot())::text AS xmax
+    sql`SELECT watermark::text AS watermark, pg_snapshot_xmax(pg_current_snapshot())::text AS xmax, ${snapshot} AS snapshot
         FROM rollup_state WHERE name = 'rollups'`,
   );
 
-  return { watermark: rows[0]?.watermark ?? '0', xmax: rows[0]?.xmax ?? '0' };
+  return { watermark: rows[0]?.watermark ?? '0', xmax: rows[0]?.xmax ?? '0', snapshot: rows[0]?.snapshot ?? null };
 }
 
 /** Selects the reports of the raw tail, a condition on `r`. */
@@ -99,24 +102,52 @@ function inTail(tail: TailRange): SQL {
   return sql`r.xid >= ${tail.watermark}::xid8 AND r.xid < ${tail.xmax}::xid8`;
 }
 
+/** A condition on raw reports `r`, and whether it selects the raw tail. */
+interface RawCondition {
+  condition: SQL;
+  tail: boolean;
+}
+
 /**
- * Conditions on raw reports: `raw` selects every report in the raw segments, `tail` the
- * reports of the rollup segments that are newer than the watermark (not yet in the
- * rollups). The two are disjoint, because segments do not overlap. The tail is found
- * through the index on `xid`, so its cost grows with the reports since the last refresh.
+ * Conditions on raw reports: one per raw segment selects the segment's reports, and
+ * `tail` selects the reports of the rollup segments that are newer than the watermark
+ * (not yet in the rollups). They are disjoint, because segments do not overlap. The tail
+ * is found through the index on `xid`, so its cost grows with the reports since the
+ * last refresh.
  */
-function rawReportConditions(segments: Segment[], tail: TailRange): SQL[] {
-  const raw = segments.filter((segment) => segment.source === 'raw').map((segment) => timeRange(sql`r.time`, segment));
+function rawReportConditions(segments: Segment[], tail: TailRange): RawCondition[] {
+  // One condition per raw segment: a single time range is an index condition, where
+  // ranges joined by OR are a filter on every report of the worker's partitions.
+  const conditions: RawCondition[] = segments
+    .filter((segment) => segment.source === 'raw')
+    .map((segment) => ({ condition: timeRange(sql`r.time`, segment), tail: false }));
   const tailRanges = segments.filter((segment) => segment.source !== 'raw').map((segment) => timeRange(sql`r.time`, segment));
-  const conditions: SQL[] = [];
-  if (raw.length > 0) {
-    conditions.push(anyOf(raw));
-  }
   if (tailRanges.length > 0) {
-    conditions.push(sql`${inTail(tail)} AND ${anyOf(tailRanges)}`);
+    conditions.push({ condition: sql`${inTail(tail)} AND ${anyOf(tailRanges)}`, tail: true });
   }
 
   return conditions;
+}
+
+/**
+ * The reports `r` of a company that meet a raw condition, as a FROM item. For listed
+ * workers, the raw segments are read worker by worker through the (company, worker,
+ * time) index. Without statistics (a new daily partition, say) the planner takes the
+ * company's rows as few and scans them all through the xid index, which cost 24,000
+ * rows for 100 reports in a fresh day. The tail stays on the xid index, where it is small.
+ */
+function reportsMeeting(companyId: string, workerIds: string[] | undefined, { condition, tail }: RawCondition): SQL {
+  if (!workerIds?.length || tail) {
+    const workerCondition = workerIds?.length ? sql`AND r.worker_id = ANY(${textArray(workerIds)})` : sql``;
+    return sql`(SELECT * FROM reports r WHERE r.company_id = ${companyId} ${workerCondition} AND ${condition}) AS r`;
+  }
+
+  return sql`unnest(${textArray(workerIds)}) AS listed(worker_id)
+             CROSS JOIN LATERAL (
+               SELECT * FROM reports r
+               WHERE r.company_id = ${companyId} AND r.worker_id = listed.worker_id AND ${condition}
+               OFFSET 0
+             ) AS r`;
 }
 
 /**
@@ -220,33 +251,8 @@ function pendingRowsCondition(rollup: ChunkedRollup, pending: PendingPair[]): SQ
   );
 }
 
-interface ChunkRow {
-  worker: string;
-  metric: number | string;
-  aggregation: Aggregation;
-  /** Span start in seconds. */
-  start: number | string;
-  /** End of the buckets the chunk covers, in seconds. */
-  covered_until: number | string;
-  /** Base64 of the packed float8 values. */
-  packed: string;
-}
-
-/** The field of a decoded chunk for each aggregation's values. */
-const CHUNK_COLUMNS = { avg: 'avgs', min: 'mins', max: 'maxs' } as const satisfies Record<Aggregation, keyof DecodedChunk>;
-
 /**
- * Decodes a base64 text of packed float8 values, which a DataView reads big-endian as
- * stored, without a copy.
- */
-function decodeFloat8(base64: string): DataView {
-  const bytes = Buffer.from(base64, 'base64');
-
-  return new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-}
-
-/**
- * Reads the chunks of a chunked segment into the collector, keeping the buckets inside
+ * Reads the chunks of a chunked segment into the collector through `reader`, keeping the buckets inside
  * the segment that the chunk covers. A chunk covering a bucket of a raw tail report is
  * skipped, because the pair's rollup rows are read instead. Only the requested
  * aggregations of each metric are read. The statement is sent without waiting for the
@@ -255,6 +261,7 @@ function decodeFloat8(base64: string): DataView {
 function collectChunks(
   transaction: Executor,
   collector: SeriesCollector,
+  reader: ChunkReader,
   rollup: ChunkedRollup,
   segment: Segment,
   query: StatsQuery,
@@ -283,7 +290,7 @@ function collectChunks(
               WHERE tail.worker_id = c.worker_id AND c.chunk_start = to_timestamp(tail.start)
                 AND to_timestamp(tail.tail_from) < c.complete_before)`;
 
-  const rows = queryRowsPipelined<ChunkRow>(
+  const read = forEachRowPipelined<ChunkRow>(
     transaction,
     sql`SELECT c.worker_id AS worker, c.metric, c.aggregation, extract(epoch FROM c.chunk_start)::float8 AS start,
                extract(epoch FROM c.complete_before)::float8 AS covered_until, c.packed
@@ -292,107 +299,10 @@ function collectChunks(
           AND ${anyOf(requested)}
           AND c.chunk_start >= to_timestamp(${firstStart}::float8) AND c.chunk_start < to_timestamp(${segment.to}::float8)
           ${tailExclusion}`,
+    (row) => reader.add(row),
   );
 
-  return rows.then((found) => appendChunkRows(collector, found, rollup, segment));
-}
-
-/**
- * Appends the chunks read to the collector, one ascending run per series. Rows are
- * grouped here rather than ordered in SQL: sorting them there with their values costs
- * more than reading them.
- */
-function appendChunkRows(collector: SeriesCollector, rows: ChunkRow[], rollup: ChunkedRollup, segment: Segment): void {
-  const bySeries = new Map<string, { worker: string; metric: number; chunks: Map<number, DecodedChunk> }>();
-  for (const row of rows) {
-    const key = `${row.worker}\u0000${row.metric}`;
-    let series = bySeries.get(key);
-    if (!series) {
-      series = { worker: row.worker, metric: Number(row.metric), chunks: new Map() };
-      bySeries.set(key, series);
-    }
-    const start = Number(row.start);
-    let chunk = series.chunks.get(start);
-    if (!chunk) {
-      chunk = { start, coveredUntil: Number(row.covered_until), avgs: null, mins: null, maxs: null };
-      series.chunks.set(start, chunk);
-    }
-    chunk[CHUNK_COLUMNS[row.aggregation]] = decodeFloat8(row.packed);
-  }
-
-  for (const { worker, metric, chunks } of bySeries.values()) {
-    const ordered = [...chunks.values()].sort((a, b) => a.start - b.start);
-    collector.append(worker, metric, segmentPoints(ordered, rollup, segment));
-  }
-}
-
-interface DecodedChunk {
-  start: number;
-  coveredUntil: number;
-  avgs: DataView | null;
-  mins: DataView | null;
-  maxs: DataView | null;
-}
-
-/** Bytes per packed float8 value. */
-const FLOAT8_BYTES = 8;
-
-/**
- * Unpacks a series' chunks, in order of start, into the points that lie in the segment
- * (bucket starts in [from, to)) and in each chunk's cover.
- */
-function segmentPoints(chunks: DecodedChunk[], rollup: ChunkedRollup, segment: Segment): SeriesPoints {
-  // The slots of each chunk to read: the buckets in the segment and the chunk's cover.
-  const slotRanges = chunks.map((chunk) => {
-    const end = Math.min(segment.to, chunk.coveredUntil, chunk.start + rollup.span);
-    return {
-      first: Math.max(0, Math.ceil((segment.from - chunk.start) / rollup.width)),
-      end: Math.max(0, Math.ceil((end - chunk.start) / rollup.width)),
-    };
-  });
-  // Every bucket has all three values or none, so any column sent shows which buckets have samples.
-  const presence = chunks.map((chunk) => chunk.avgs ?? chunk.mins ?? chunk.maxs);
-
-  let count = 0;
-  for (let index = 0; index < chunks.length; index++) {
-    const values = presence[index];
-    for (let slot = slotRanges[index].first; values && slot < slotRanges[index].end; slot++) {
-      if (!Number.isNaN(values.getFloat64(slot * FLOAT8_BYTES))) {
-        count++;
-      }
-    }
-  }
-
-  const points: SeriesPoints = {
-    dates: new Array<number>(count),
-    avg: chunks[0]?.avgs ? new Array<number>(count) : [],
-    min: chunks[0]?.mins ? new Array<number>(count) : [],
-    max: chunks[0]?.maxs ? new Array<number>(count) : [],
-  };
-  let point = 0;
-  for (let index = 0; index < chunks.length; index++) {
-    const { start, avgs, mins, maxs } = chunks[index];
-    const values = presence[index];
-    for (let slot = slotRanges[index].first; values && slot < slotRanges[index].end; slot++) {
-      const offset = slot * FLOAT8_BYTES;
-      if (Number.isNaN(values.getFloat64(offset))) {
-        continue;
-      }
-      points.dates[point] = start + slot * rollup.width;
-      if (avgs) {
-        points.avg[point] = avgs.getFloat64(offset);
-      }
-      if (mins) {
-        points.min[point] = mins.getFloat64(offset);
-      }
-      if (maxs) {
-        points.max[point] = maxs.getFloat64(offset);
-      }
-      point++;
-    }
-  }
-
-  return points;
+  return read.then(() => reader.appendTo(collector));
 }
 
 /**
@@ -413,7 +323,8 @@ export async function selectStatsSeries(db: Database, query: StatsQuery): Promis
 
   return db.transaction(
     async (transaction) => {
-      const tail = await selectTailRange(transaction);
+      // The rollup rows' statement runs beside the chunks' one, in this snapshot.
+      const tail = await selectTailRange(transaction, hasBesidePool(db));
       // Grouping a week of buckets for a hundred workers sorts tens of MB; the default
       // 4 MB would spill it to disk. Pipelined statements are prepared, and each is
       // planned for its own worker lists and time ranges.
@@ -424,11 +335,12 @@ export async function selectStatsSeries(db: Database, query: StatsQuery): Promis
       const collector = new SeriesCollector(query.aggregations);
       // The chunks' and the rollup rows' statements, sent without waiting for the ones before.
       const reads: Promise<void>[] = [];
+      const readers: ChunkReader[] = [];
       const parts: SQL[] = rawReportConditions(query.segments, tail).map(
         (condition) =>
           sql`SELECT r.worker_id, u.code, ${bucketStart(sql`r.time`, interval)} AS bucket,
                      min(u.value) AS mn, max(u.value) AS mx, sum(u.value::text::numeric) AS sm, count(*) AS cnt
-              FROM reports r
+              FROM ${reportsMeeting(query.companyId, query.workerIds, condition)}
               -- A lateral lookup with OFFSET 0 keeps the reports as the outer side: with no
               -- statistics the planner would otherwise scan the reports once per layout.
               CROSS JOIN LATERAL (
@@ -437,9 +349,7 @@ export async function selectStatsSeries(db: Database, query: StatsQuery): Promis
                 OFFSET 0
               ) AS l
               CROSS JOIN LATERAL unnest(l.series, r.values) AS u(code, value)
-              WHERE r.company_id = ${query.companyId} ${workerCondition('r')}
-                AND ${condition}
-                AND ${metricCondition}
+              WHERE ${metricCondition}
               GROUP BY 1, 2, 3`,
       );
       for (const source of ROLLUP_SOURCES) {
@@ -450,7 +360,9 @@ export async function selectStatsSeries(db: Database, query: StatsQuery): Promis
           const chunked = chunkedRollupFor(segment, query);
           if (chunked) {
             const pending = await selectPendingPairs(transaction, chunked, segment, query, tail, workerCondition);
-            reads.push(collectChunks(transaction, collector, chunked, segment, query, pending, workerCondition));
+            const reader = new ChunkReader(chunked, segment);
+            readers.push(reader);
+            reads.push(collectChunks(transaction, collector, reader, chunked, segment, query, pending, workerCondition));
             if (pending.length === 0) {
               continue;
             }
@@ -486,7 +398,7 @@ export async function selectStatsSeries(db: Database, query: StatsQuery): Promis
       }
 
       if (parts.length > 0) {
-        const rows = queryRowsPipelined<{
+        const rows = queryRowsBeside<{
           worker: string;
           series: number | string;
           bucket: number | string;
@@ -494,7 +406,9 @@ export async function selectStatsSeries(db: Database, query: StatsQuery): Promis
           min: number | string;
           max: number | string;
         }>(
+          db,
           transaction,
+          tail.snapshot,
           sql`SELECT worker_id AS worker, ${groupSeries} AS series, bucket,
                      (sum(sm) / sum(cnt))::float8 AS avg, min(mn) AS min, max(mx) AS max
               FROM (${sql.join(parts, sql` UNION ALL `)}) AS partials
@@ -519,7 +433,12 @@ export async function selectStatsSeries(db: Database, query: StatsQuery): Promis
       }
       await Promise.all(reads);
 
-      return collector.finish();
+      const found = collector.finish();
+      // The answer holds copies of the chunk runs, so their memory can serve later queries.
+      for (const reader of readers) {
+        reader.release();
+      }
+      return found;
     },
     { isolationLevel: 'repeatable read', accessMode: 'read only' },
   );
@@ -547,7 +466,7 @@ export async function selectActivityBuckets(
       const tail = await selectTailRange(transaction);
 
       const parts: SQL[] = rawReportConditions(query.segments, tail).map(
-        (condition) =>
+        ({ condition }) =>
           sql`SELECT r.worker_id, ${bucketStart(sql`r.time`, query.interval)} AS bucket, bool_or(r.task_id IS NOT NULL) AS active
               FROM reports r
               WHERE r.company_id = ${query.companyId} AND ${condition}

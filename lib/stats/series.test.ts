@@ -18,17 +18,17 @@ describe('mergeRuns', () => {
     expect(mergeRuns([])).toEqual({ dates: [], avg: [], min: [], max: [] });
   });
 
-  test('adds points before and after the longest run to its arrays', () => {
+  test('adds edge runs around the longest run', () => {
     const longest = run([10, 20, 30, 40], 0);
     const edges = run([5, 50, 60], 0.5);
 
     const merged = mergeRuns([longest, edges]);
 
-    expect(merged).toBe(longest);
     expect(merged).toEqual({ dates: [5, 10, 20, 30, 40, 50, 60], avg: [5.5, 10, 20, 30, 40, 50.5, 60.5], min: [], max: [] });
+    expect(longest.dates).toEqual([10, 20, 30, 40]);
   });
 
-  test('prepends more points than one call takes', () => {
+  test('merges runs of 200,000 points', () => {
     const longest = run(Array.from({ length: 250_000 }, (_, index) => 300_000 + index), 0);
     const before = run(Array.from({ length: 200_000 }, (_, index) => index), 0.5);
 
@@ -40,6 +40,35 @@ describe('mergeRuns', () => {
     expect(merged.dates[200_000]).toBe(300_000);
     expect(merged.avg[0]).toBe(0.5);
     expect(merged.avg[449_999]).toBe(549_999);
+  });
+
+  test('copies a typed array run into plain arrays', () => {
+    const typed = { dates: Float64Array.of(60, 120), avg: Float64Array.of(1.5, 2.5), min: new Float64Array(0), max: new Float64Array(0) };
+
+    const merged = mergeRuns([typed]);
+
+    expect(Array.isArray(merged.dates)).toBe(true);
+    expect(Array.isArray(merged.avg)).toBe(true);
+    expect(merged).toEqual({ dates: [60, 120], avg: [1.5, 2.5], min: [], max: [] });
+  });
+
+  test('reuses equal shared dates', () => {
+    const shared = [[1, 2, 3]];
+
+    const merged = mergeRuns([run([1, 3], 0), run([2], 0.5)], shared);
+
+    expect(merged.dates).toBe(shared[0]);
+    expect(merged.avg).toEqual([1, 2.5, 3]);
+  });
+
+  test('does not reuse shared dates that differ', () => {
+    const shared = [[1, 2, 4], [1, 2]];
+
+    const merged = mergeRuns([run([1, 3], 0), run([2], 0.5)], shared);
+
+    expect(merged.dates).not.toBe(shared[0]);
+    expect(merged.dates).not.toBe(shared[1]);
+    expect(merged.dates).toEqual([1, 2, 3]);
   });
 
   test('interleaves points that fall inside the longest run', () => {
@@ -105,6 +134,26 @@ describe('SeriesCollector', () => {
     expect(collector.finish()).toEqual([
       { worker: 'w1', metric: 0, series: null, dates: [0, 300, 600, 900], avg: [5, 1, 2, 7], min: [4, 0, 1, 6], max: [6, 2, 3, 8] },
     ]);
+  });
+
+  test('shares equal dates between series of a worker', () => {
+    const collector = new SeriesCollector();
+    const typed = (offset: number) => ({
+      dates: Float64Array.of(300, 600),
+      avg: Float64Array.of(1 + offset, 2 + offset),
+      min: Float64Array.of(offset, 1 + offset),
+      max: Float64Array.of(2 + offset, 3 + offset),
+    });
+    collector.append('w1', 0, typed(0));
+    collector.append('w1', 2, typed(10));
+    collector.append('w2', 0, typed(20));
+
+    const [first, second, other] = collector.finish();
+
+    expect(second.dates).toBe(first.dates);
+    expect(other.dates).not.toBe(first.dates);
+    expect(second).toEqual({ worker: 'w1', metric: 2, series: null, dates: [300, 600], avg: [11, 12], min: [10, 11], max: [12, 13] });
+    expect(other).toEqual({ worker: 'w2', metric: 0, series: null, dates: [300, 600], avg: [21, 22], min: [20, 21], max: [22, 23] });
   });
 
   test('leaves out series without points', () => {

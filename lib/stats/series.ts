@@ -12,6 +12,19 @@ export interface SeriesPoints {
   max: number[];
 }
 
+/**
+ * Points of a run as a source adds them: plain arrays, or typed arrays that the
+ * collector copies into plain ones. A Float64Array of more than a few values keeps its
+ * elements outside the JavaScript heap, so a source can hold decoded values there
+ * without the young-generation collections copying them.
+ */
+export interface RunPoints {
+  dates: ArrayLike<number>;
+  avg: ArrayLike<number>;
+  min: ArrayLike<number>;
+  max: ArrayLike<number>;
+}
+
 /** One series of get_stats: a worker's metric (or metric and variant), bucket by bucket. */
 export interface StatsSeries extends SeriesPoints {
   worker: string;
@@ -29,19 +42,22 @@ interface CollectedSeries {
   metric: number;
   series: number | null;
   /** Ascending runs of points, in the order the sources added them. */
-  runs: SeriesPoints[];
+  runs: RunPoints[];
   /** The run that `push` extends, until another source adds a run. */
   open: SeriesPoints | undefined;
   /** Whether each aggregation's values are kept for this series' metric. */
   keptAggregations: Record<Aggregation, boolean>;
 }
 
+/** Distinct date arrays kept per worker for sharing: its series usually have one or two. */
+const SHARED_DATES_PER_WORKER = 4;
+
 /**
  * Collects the points of many series from several sources. Each source adds a series'
  * points as one ascending run: a whole run at once (`append`) or point by point
  * (`push`). Runs of one series may interleave in time, and `finish` merges them.
  * Only the requested aggregations of each metric are kept, and the arrays of the others
- * stay empty. The collector owns the arrays of appended runs and may extend them.
+ * stay empty.
  */
 export class SeriesCollector {
   private readonly series = new Map<string, CollectedSeries>();
@@ -69,8 +85,11 @@ export class SeriesCollector {
     return entry;
   }
 
-  /** Adds an ascending run of points, whose value arrays hold the kept aggregations only. */
-  append(worker: string, metric: number, points: SeriesPoints): void {
+  /**
+   * Adds an ascending run of points, whose value arrays hold the kept aggregations only.
+   * The collector reads the arrays until `finish` and does not change them.
+   */
+  append(worker: string, metric: number, points: RunPoints): void {
     if (points.dates.length === 0) {
       return;
     }
@@ -100,13 +119,27 @@ export class SeriesCollector {
     }
   }
 
-  /** Returns every series that received points, each as one ascending run. */
+  /**
+   * Returns every series that received points, each as one ascending run. Series of a
+   * worker whose dates are equal share one `dates` array: a worker usually reports all
+   * its metrics in each report, and a week at 300 s would otherwise repeat its dates
+   * once per metric.
+   */
   finish(): StatsSeries[] {
     const found: StatsSeries[] = [];
+    const datesByWorker = new Map<string, number[][]>();
     for (const { worker, metric, series, runs } of this.series.values()) {
-      if (runs.length > 0) {
-        found.push({ worker, metric, series, ...mergeRuns(runs) });
+      if (runs.length === 0) {
+        continue;
       }
+
+      const shared = datesByWorker.get(worker) ?? [];
+      const merged = mergeRuns(runs, shared);
+      if (!shared.includes(merged.dates) && shared.length < SHARED_DATES_PER_WORKER) {
+        shared.push(merged.dates);
+        datesByWorker.set(worker, shared);
+      }
+      found.push({ worker, metric, series, ...merged });
     }
 
     return found;
@@ -114,7 +147,7 @@ export class SeriesCollector {
 }
 
 /** Returns the index of the first date in `dates[from..]` that is above `date` (`orEqual`: at or above). */
-function firstAfter(dates: number[], date: number, from: number, orEqual: boolean): number {
+function firstAfter(dates: ArrayLike<number>, date: number, from: number, orEqual: boolean): number {
   let low = from;
   let high = dates.length;
   while (low < high) {
@@ -131,69 +164,59 @@ function firstAfter(dates: number[], date: number, from: number, orEqual: boolea
 
 /** A stretch of a run's points, [start, end). */
 interface Stretch {
-  run: SeriesPoints;
+  run: RunPoints;
   start: number;
   end: number;
+}
+
+function isPlain(points: RunPoints): points is SeriesPoints {
+  return Array.isArray(points.dates) && Array.isArray(points.avg) && Array.isArray(points.min) && Array.isArray(points.max);
 }
 
 /**
  * Merges ascending runs into one. The merge walks the runs by stretches: the run with
  * the earliest next point gives all its points up to the next point of any other run,
  * found by binary search. Runs that follow each other in time are thus copied whole.
- * Points of equal date keep the earlier run's first.
+ * Points of equal date keep the earlier run's first. A single run of plain arrays is
+ * returned as it is; otherwise the arrays are new, except that the dates are one of
+ * `sharedDates` when equal to it.
  */
-export function mergeRuns(runs: readonly SeriesPoints[]): SeriesPoints {
-  if (runs.length <= 1) {
-    return runs[0] ?? { dates: [], avg: [], min: [], max: [] };
+export function mergeRuns(runs: readonly RunPoints[], sharedDates: readonly number[][] = []): SeriesPoints {
+  if (runs.length === 0) {
+    return { dates: [], avg: [], min: [], max: [] };
+  }
+  if (runs.length === 1 && isPlain(runs[0])) {
+    return runs[0];
   }
 
-  return extendLongestRun(runs) ?? mergeByStretches(runs);
-}
-
-/**
- * Merges the runs other than the longest one and, when their points all lie before or
- * after the longest run, adds them to its arrays in place. This is the usual case of a
- * series read from chunks with raw edges at both ends, and it spares copying the long
- * run. Returns undefined when the points interleave.
- */
-function extendLongestRun(runs: readonly SeriesPoints[]): SeriesPoints | undefined {
-  const longest = runs.reduce((found, run) => (run.dates.length > found.dates.length ? run : found));
-  const others = mergeByStretches(runs.filter((run) => run !== longest));
-  const first = longest.dates[0];
-  const last = longest.dates[longest.dates.length - 1];
-  const before = firstAfter(others.dates, first, 0, true);
-  const after = firstAfter(others.dates, last, before, false);
-  if (before !== after) {
-    return undefined;
-  }
-
-  for (const name of ['dates', 'avg', 'min', 'max'] as const) {
-    if (longest[name].length > 0) {
-      prepend(longest[name], others[name], before);
-      for (let index = after; index < others[name].length; index++) {
-        longest[name].push(others[name][index]);
+  const stretches = orderStretches(runs);
+  const total = runs.reduce((sum, run) => sum + run.dates.length, 0);
+  const column = (name: keyof RunPoints): number[] => {
+    if (runs.every((run) => run[name].length === 0)) {
+      return [];
+    }
+    const values = new Array<number>(total);
+    let out = 0;
+    for (const { run, start, end } of stretches) {
+      const source = run[name];
+      for (let index = start; index < end; index++) {
+        values[out++] = source[index];
       }
     }
-  }
 
-  return longest;
+    return values;
+  };
+
+  return {
+    dates: sharedDates.find((dates) => datesEqual(dates, stretches, total)) ?? column('dates'),
+    avg: column('avg'),
+    min: column('min'),
+    max: column('max'),
+  };
 }
 
-/** Values spread into one call of `unshift`: in Node.js 20 a spread of 200,000 overflowed the call stack. */
-const PREPEND_BATCH = 10_000;
-
-/** Inserts `source[0..count)` in order at the front of `target`, in batches from the back. */
-function prepend(target: number[], source: number[], count: number): void {
-  for (let end = count; end > 0; end -= PREPEND_BATCH) {
-    target.unshift(...source.slice(Math.max(0, end - PREPEND_BATCH), end));
-  }
-}
-
-function mergeByStretches(runs: readonly SeriesPoints[]): SeriesPoints {
-  if (runs.length <= 1) {
-    return runs[0] ?? { dates: [], avg: [], min: [], max: [] };
-  }
-
+/** Splits the runs into stretches in the merged order. */
+function orderStretches(runs: readonly RunPoints[]): Stretch[] {
   const positions = runs.map(() => 0);
   const head = (run: number) => runs[run].dates[positions[run]];
   const earliest = (except: number) => {
@@ -216,22 +239,23 @@ function mergeByStretches(runs: readonly SeriesPoints[]): SeriesPoints {
     positions[next] = end;
   }
 
-  const total = runs.reduce((sum, run) => sum + run.dates.length, 0);
-  const column = (name: keyof SeriesPoints): number[] => {
-    if (runs.every((run) => run[name].length === 0)) {
-      return [];
-    }
-    const values = new Array<number>(total);
-    let out = 0;
-    for (const { run, start, end } of stretches) {
-      const source = run[name];
-      for (let index = start; index < end; index++) {
-        values[out++] = source[index];
+  return stretches;
+}
+
+/** Whether `dates` equals the dates of the stretches, `total` in all. */
+function datesEqual(dates: readonly number[], stretches: readonly Stretch[], total: number): boolean {
+  if (dates.length !== total) {
+    return false;
+  }
+
+  let out = 0;
+  for (const { run, start, end } of stretches) {
+    for (let index = start; index < end; index++) {
+      if (run.dates[index] !== dates[out++]) {
+        return false;
       }
     }
+  }
 
-    return values;
-  };
-
-  return { dates: column('dates'), avg: column('avg'), min: column('min'), max: column('max') };
+  return true;
 }

@@ -309,6 +309,20 @@ describe.each(TEST_TARGETS)('worker stats on %s', (target) => {
       expect(workers).toEqual(dates.length === 0 ? [] : [{ worker: 'w1', metrics: [metricEntry('cpu_usage', dates, values)] }]);
     });
 
+    test('worker_ids selects the listed workers in raw edges', async () => {
+      await registerWorker(api, 'w1');
+      await registerWorker(api, 'w2');
+      await reportSeries(api, 'w1', cpuSeries);
+      await reportSeries(api, 'w2', [
+        [11, { cpu_usage: 1 }],
+        [118, { cpu_usage: 2 }],
+      ]);
+
+      const workers = await statsOf(api, { worker_ids: ['w1'], from_date: T + 10, to_date: T + 119, interval: 60, items: ALL_AGGREGATIONS });
+
+      expect(workers).toEqual([{ worker: 'w1', metrics: [metricEntry('cpu_usage', [T, T + 60], { avg: [40, 6], min: [20, 5], max: [60, 7] })] }]);
+    });
+
     test('buckets are aligned to the epoch', async () => {
       // START is 2 s past a multiple of 37, so its bucket of 37 s starts at START - 2.
       await registerWorker(api, 'w1');
