@@ -130,9 +130,9 @@ function rawReportConditions(segments: Segment[], tail: TailRange): RawCondition
 }
 
 /**
- * The reports `r` of a company that meet a raw condition, as a FROM item. For listed
- * workers, the raw segments are read worker by worker through the (company, worker,
- * time) index. Without statistics (a new daily partition, say) the planner takes the
+ * Builds the FROM item of the reports `r` of a company that meet a raw condition. For
+ * listed workers, the raw segments are read worker by worker through the (company,
+ * worker, time) index. Without statistics (a new daily partition, say) the planner takes the
  * company's rows as few and scans them all through the xid index, which cost 24,000
  * rows for 100 reports in a fresh day. The tail stays on the xid index, where it is small.
  */
@@ -142,7 +142,8 @@ function reportsMeeting(companyId: string, workerIds: string[] | undefined, { co
     return sql`(SELECT * FROM reports r WHERE r.company_id = ${companyId} ${workerCondition} AND ${condition}) AS r`;
   }
 
-  return sql`unnest(${textArray(workerIds)}) AS listed(worker_id)
+  // Each listed worker once: a repeated id would read its reports twice.
+  return sql`unnest(${textArray([...new Set(workerIds)])}) AS listed(worker_id)
              CROSS JOIN LATERAL (
                SELECT * FROM reports r
                WHERE r.company_id = ${companyId} AND r.worker_id = listed.worker_id AND ${condition}
@@ -323,8 +324,10 @@ export async function selectStatsSeries(db: Database, query: StatsQuery): Promis
 
   return db.transaction(
     async (transaction) => {
-      // The rollup rows' statement runs beside the chunks' one, in this snapshot.
-      const tail = await selectTailRange(transaction, hasBesidePool(db));
+      // When chunks are read, the statement of the rollup rows and raw edges runs beside
+      // theirs on another connection, in this transaction's snapshot.
+      const readsChunks = query.segments.some((segment) => chunkedRollupFor(segment, query) !== undefined);
+      const tail = await selectTailRange(transaction, readsChunks && hasBesidePool(db));
       // Grouping a week of buckets for a hundred workers sorts tens of MB; the default
       // 4 MB would spill it to disk. Pipelined statements are prepared, and each is
       // planned for its own worker lists and time ranges.
@@ -434,7 +437,7 @@ export async function selectStatsSeries(db: Database, query: StatsQuery): Promis
       await Promise.all(reads);
 
       const found = collector.finish();
-      // The answer holds copies of the chunk runs, so their memory can serve later queries.
+      // The series hold copies of the chunk runs, so their memory can serve later queries.
       for (const reader of readers) {
         reader.release();
       }

@@ -318,9 +318,12 @@ describe.each(TEST_TARGETS)('worker stats on %s', (target) => {
         [118, { cpu_usage: 2 }],
       ]);
 
-      const workers = await statsOf(api, { worker_ids: ['w1'], from_date: T + 10, to_date: T + 119, interval: 60, items: ALL_AGGREGATIONS });
+      const listed = await statsOf(api, { worker_ids: ['w1'], from_date: T + 10, to_date: T + 119, interval: 60, items: ALL_AGGREGATIONS });
+      const repeated = await statsOf(api, { worker_ids: ['w1', 'w1'], from_date: T + 10, to_date: T + 119, interval: 60, items: ALL_AGGREGATIONS });
 
-      expect(workers).toEqual([{ worker: 'w1', metrics: [metricEntry('cpu_usage', [T, T + 60], { avg: [40, 6], min: [20, 5], max: [60, 7] })] }]);
+      const expected = [{ worker: 'w1', metrics: [metricEntry('cpu_usage', [T, T + 60], { avg: [40, 6], min: [20, 5], max: [60, 7] })] }];
+      expect(listed).toEqual(expected);
+      expect(repeated).toEqual(expected);
     });
 
     test('buckets are aligned to the epoch', async () => {
