@@ -70,6 +70,23 @@ describe('ChunkReader', () => {
     ]);
   });
 
+  test('keeps its runs until release', () => {
+    const segment = { source: 'five_minutes' as const, from: 0, to: 240, toInclusive: false };
+    const readers = [new ChunkReader(ROLLUP, segment), new ChunkReader(ROLLUP, segment)];
+    const collectors = [new SeriesCollector(), new SeriesCollector()];
+
+    // The second reader decodes while the first one's runs wait for the collector's finish.
+    readers[0].add(row('w1', 'avg', 0, [1, 2, 3, 4]));
+    readers[0].appendTo(collectors[0]);
+    readers[1].add(row('w1', 'avg', 0, [5, 6, 7, 8]));
+    readers[1].appendTo(collectors[1]);
+    const found = collectors.map((collector) => collector.finish());
+    readers.forEach((reader) => reader.release());
+
+    expect(found[0][0].avg).toEqual([1, 2, 3, 4]);
+    expect(found[1][0].avg).toEqual([5, 6, 7, 8]);
+  });
+
   test('returns equal answers from reused memory', () => {
     const rows = Array.from({ length: 2_000 }, (_, index) => row(`w${index}`, 'avg', 0, [index, index + 0.5, NaN, index + 1]));
 
