@@ -33,8 +33,9 @@ const MAX_RECONNECT_DELAY_SECONDS = 0.1;
 
 /**
  * Connections of the pool that runs a statement of a transaction beside it, in the
- * transaction's snapshot (queryRowsBeside). A separate pool cannot deadlock: a
- * transaction of the main pool may wait for one of these, but these wait for nothing.
+ * transaction's snapshot (queryRowsBeside). A transaction of the main pool may wait for
+ * one of these, but each of these runs one statement and needs no other connection, so
+ * the two pools cannot deadlock.
  */
 const BESIDE_CONNECTIONS = 4;
 
@@ -249,11 +250,9 @@ const pipelineDialect = new PgDialect();
  * force_custom_plan, which callers should set for the transaction.
  */
 export async function queryRowsPipelined<Row>(transaction: Executor, query: SQL): Promise<Row[]> {
-  // Drizzle keeps the driver's transaction handle on its session, which it does not type.
-  const client = (transaction as unknown as { session?: { client?: PostgresClient | PGliteClient } }).session?.client;
-  if (client && 'unsafe' in client) {
-    const rendered = pipelineDialect.sqlToQuery(query);
-    return (await client.unsafe(rendered.sql, rendered.params, { prepare: true })) as Row[];
+  const prepared = prepareOnDriver(transaction, query);
+  if (prepared) {
+    return (await prepared) as Row[];
   }
 
   return queryRows<Row>(transaction, query);
@@ -265,10 +264,9 @@ export async function queryRowsPipelined<Row>(transaction: Executor, query: SQL)
  * objects until its last row arrives. Resolves once every row went through `onRow`.
  */
 export async function forEachRowPipelined<Row>(transaction: Executor, query: SQL, onRow: (row: Row) => void): Promise<void> {
-  const client = (transaction as unknown as { session?: { client?: PostgresClient | PGliteClient } }).session?.client;
-  if (client && 'unsafe' in client) {
-    const rendered = pipelineDialect.sqlToQuery(query);
-    await client.unsafe(rendered.sql, rendered.params, { prepare: true }).forEach((row) => onRow(row as Row));
+  const prepared = prepareOnDriver(transaction, query);
+  if (prepared) {
+    await prepared.forEach((row) => onRow(row as Row));
     return;
   }
 
@@ -278,9 +276,25 @@ export async function forEachRowPipelined<Row>(transaction: Executor, query: SQL
 }
 
 /**
+ * Returns `query` as a prepared statement of the postgres driver's handle under
+ * `transaction`, or undefined on PGlite. The driver sends it once it is awaited or
+ * streamed, without waiting for the statements before it.
+ */
+function prepareOnDriver(transaction: Executor, query: SQL): PostgresQuery | undefined {
+  // Drizzle keeps the driver's transaction handle on its session, which it does not type.
+  const client = (transaction as unknown as { session?: { client?: PostgresClient | PGliteClient } }).session?.client;
+  if (!client || !('unsafe' in client)) {
+    return undefined;
+  }
+
+  const rendered = pipelineDialect.sqlToQuery(query);
+  return client.unsafe(rendered.sql, rendered.params, { prepare: true });
+}
+
+/**
  * Runs a raw SQL query on another connection than `transaction`'s, in the snapshot that
  * `transaction` exported with pg_export_snapshot(), and returns its rows. The two
- * connections then work at once, and the query sees the same data as the transaction.
+ * connections then work at once, and the query reads the same data as the transaction.
  * The transaction must stay open until the returned promise settles. Without a second
  * pool (PGlite) or without a snapshot, the query runs in `transaction` as
  * queryRowsPipelined does.
@@ -304,7 +318,7 @@ export async function queryRowsBeside<Row>(db: Database, transaction: Executor, 
   );
 }
 
-/** Whether queryRowsBeside runs its queries on a connection of their own for `db`. */
+/** Returns whether queryRowsBeside runs its queries on a connection of their own for `db`. */
 export function hasBesidePool(db: Database): boolean {
   return besidePools.has(db);
 }

@@ -82,9 +82,8 @@ interface TailRange {
 /**
  * Reads the tail range of the transaction's snapshot, and exports the snapshot when
  * asked. Call in a repeatable-read transaction, whose snapshot is fixed by its first
- * statement. With only a lower bound,
- * a table without statistics (after a bulk load with autovacuum off, say) looks a third
- * matched to the planner. With both bounds it picks the xid index for the tail.
+ * statement. With only a lower bound, a table without statistics (after a bulk load
+ * with autovacuum off, say) looks a third matched to the planner. With both bounds it picks the xid index for the tail.
  */
 async function selectTailRange(db: Executor, exportSnapshot = false): Promise<TailRange & { snapshot: string | null }> {
   const snapshot = exportSnapshot ? sql`pg_export_snapshot()` : sql`NULL::text`;
@@ -132,8 +131,8 @@ function rawReportConditions(segments: Segment[], tail: TailRange): RawCondition
 /**
  * Builds the FROM item of the reports `r` of a company that meet a raw condition. For
  * listed workers, the raw segments are read worker by worker through the (company,
- * worker, time) index. Without statistics (a new daily partition, say) the planner takes the
- * company's rows as few and scans them all through the xid index, which cost 24,000
+ * worker, time) index. Without statistics (a new daily partition, say) the planner takes
+ * the company's rows as few and scans them all through the xid index, which cost 24,000
  * rows for 100 reports in a fresh day. The tail stays on the xid index, where it is small.
  */
 function reportsMeeting(companyId: string, workerIds: string[] | undefined, { condition, tail }: RawCondition): SQL {
@@ -253,8 +252,8 @@ function pendingRowsCondition(rollup: ChunkedRollup, pending: PendingPair[]): SQ
 }
 
 /**
- * Reads the chunks of a chunked segment into the collector through `reader`, keeping the buckets inside
- * the segment that the chunk covers. A chunk covering a bucket of a raw tail report is
+ * Reads the chunks of a chunked segment into the collector through `reader`, keeping
+ * the buckets inside the segment that the chunk covers. A chunk covering a bucket of a raw tail report is
  * skipped, because the pair's rollup rows are read instead. Only the requested
  * aggregations of each metric are read. The statement is sent without waiting for the
  * ones before it, and the returned promise settles once its chunks are in the collector.

@@ -178,8 +178,8 @@ function isPlain(points: RunPoints): points is SeriesPoints {
  * the earliest next point gives all its points up to the next point of any other run,
  * found by binary search. Runs that follow each other in time are thus copied whole.
  * Points of equal date keep the earlier run's first. A single run of plain arrays is
- * returned as it is; otherwise the arrays are new, except that the dates are one of
- * `sharedDates` when equal to it.
+ * returned as it is. Otherwise the arrays are new, except the dates, which are the
+ * array of `sharedDates` that equals them when there is one.
  */
 export function mergeRuns(runs: readonly RunPoints[], sharedDates: readonly number[][] = []): SeriesPoints {
   if (runs.length === 0) {
@@ -242,7 +242,7 @@ function orderStretches(runs: readonly RunPoints[]): Stretch[] {
   return stretches;
 }
 
-/** Whether `dates` equals the dates of the stretches, `total` in all. */
+/** Returns whether `dates` equals the dates of the stretches, `total` in all. */
 function datesEqual(dates: readonly number[], stretches: readonly Stretch[], total: number): boolean {
   if (dates.length !== total) {
     return false;

@@ -61,37 +61,36 @@ describe.runIf(process.env.TEST_DATABASE_URL)('terminated database session on po
     return performance.now() - started;
   }
 
-  // Unpatched, the next session fails its first query with the 57P01 error that the
-  // terminated session received.
-  test('query after terminated query succeeds', async () => {
-    const sleeping = queryRows(handle.db, sql`SELECT pg_sleep(30)`).then(
+  /**
+   * Terminates the session that runs `running`, then checks that `running` failed as
+   * "database unavailable" and that the next query succeeds at once.
+   */
+  async function expectRecoveryAfterTermination(running: Promise<unknown>): Promise<void> {
+    const outcome = running.then(
       () => undefined,
       (error: unknown) => error,
     );
     await terminateSleepingSession();
 
-    const error = await sleeping;
+    const error = await outcome;
     expect(error).toBeInstanceOf(Error);
     expect(isDatabaseUnavailable(error)).toBe(true);
     expect(await timeNextQuery()).toBeLessThan(MAX_RECOVERY_MS);
+  }
+
+  // Unpatched, the next session fails its first query with the 57P01 error that the
+  // terminated session received.
+  test('query after terminated query succeeds', async () => {
+    await expectRecoveryAfterTermination(queryRows(handle.db, sql`SELECT pg_sleep(30)`));
   });
 
   // Unpatched, the driver writes the transaction's ROLLBACK to the connection while it
   // reconnects for the next query, and that write fails the next query with CONNECTION_CLOSED.
   test('query after terminated transaction succeeds', async () => {
-    const transaction = handle.db
-      .transaction(async (transaction) => {
+    await expectRecoveryAfterTermination(
+      handle.db.transaction(async (transaction) => {
         await transaction.execute(sql`SELECT pg_sleep(30)`);
-      })
-      .then(
-        () => undefined,
-        (error: unknown) => error,
-      );
-    await terminateSleepingSession();
-
-    const error = await transaction;
-    expect(error).toBeInstanceOf(Error);
-    expect(isDatabaseUnavailable(error)).toBe(true);
-    expect(await timeNextQuery()).toBeLessThan(MAX_RECOVERY_MS);
+      }),
+    );
   });
 });
